@@ -1,0 +1,52 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Module layering (imports only point downwards):
+//   dltrain (executable, ArgumentParser)
+//     -> DLTrain (config, trainer, callbacks, checkpoints)
+//          -> DLOptim (optimizers, schedules)   -> DLCore
+//          -> DLNN (layers, losses, init)       -> DLCore
+//          -> DLData (CSV, HDF5, loader)        -> DLCore, CHDF5Shim
+//   DLCore (tensor, ops, autodiff) is the only module that sees BLAS.
+let package = Package(
+    name: "dltrain",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "dltrain", targets: ["dltrain"]),
+        .library(name: "DLTrain", targets: ["DLTrain"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "COpenBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        .systemLibrary(
+            name: "CHDF5",
+            pkgConfig: "hdf5",
+            providers: [.apt(["libhdf5-dev"])]
+        ),
+        // libhdf5's type identifiers (H5T_NATIVE_FLOAT, H5P_DEFAULT...) are macros over
+        // library globals that Swift cannot import; this shim turns them into functions.
+        .target(name: "CHDF5Shim", dependencies: ["CHDF5"]),
+        .target(
+            name: "DLCore",
+            dependencies: ["COpenBLAS", .product(name: "RealModule", package: "swift-numerics")]
+        ),
+        .target(name: "DLNN", dependencies: ["DLCore"]),
+        .target(name: "DLOptim", dependencies: ["DLCore"]),
+        .target(name: "DLData", dependencies: ["DLCore", "CHDF5Shim"]),
+        .target(name: "DLTrain", dependencies: ["DLCore", "DLNN", "DLOptim", "DLData"]),
+        .executableTarget(
+            name: "dltrain",
+            dependencies: ["DLTrain", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .testTarget(name: "DLCoreTests", dependencies: ["DLCore"]),
+        .testTarget(name: "DLTrainTests", dependencies: ["DLTrain", "DLNN", "DLOptim", "DLData", "DLCore"]),
+        .testTarget(name: "CLITests", dependencies: ["dltrain"]),
+    ]
+)

@@ -1,0 +1,227 @@
+/// Runs a ``Graph`` on element type `T` with every buffer planned once.
+///
+/// At construction, each node gets a value window (and a gradient window when gradients
+/// flow into it) in two contiguous slabs sized for `batchCapacity` rows; parameters point
+/// into the ``ParameterStore``; a reshape aliases its input. After that, ``forward()`` and
+/// ``backward(from:seed:zeroingParameterGradients:)`` touch only those buffers: a training
+/// step allocates nothing.
+public final class Executor<T: Scalar>: @unchecked Sendable {
+    public let graph: Graph
+    public let parameters: ParameterStore<T>
+    public let batchCapacity: Int
+    /// The batch size `N` of the current step, at most ``batchCapacity``.
+    public var rows: Int {
+        didSet { precondition(rows >= 1 && rows <= batchCapacity, "rows \(rows) outside 1...\(batchCapacity)") }
+    }
+
+    private let activationSlab: UnsafeMutableBufferPointer<T>
+    private let gradientSlab: UnsafeMutableBufferPointer<T>
+    var value: [UnsafeMutablePointer<T>]
+    var grad: [UnsafeMutablePointer<T>?]
+    private var ancestorsOfOutput: (output: Int, mask: [Bool]) = (-1, [])
+
+    public init(graph: Graph, parameters: ParameterStore<T>, batchCapacity: Int = 1) throws {
+        guard parameters.count == graph.parameterCount else {
+            throw ShapeError("executor", "the parameter store holds \(parameters.count) scalars but the graph needs \(graph.parameterCount)")
+        }
+        guard batchCapacity >= 1 else { throw ShapeError("executor", "batch capacity must be at least 1, got \(batchCapacity)") }
+        self.graph = graph
+        self.parameters = parameters
+        self.batchCapacity = batchCapacity
+        self.rows = batchCapacity
+
+        // Plan: offsets rounded up to 16 scalars (64 bytes for Float) so every window starts aligned.
+        func aligned(_ n: Int) -> Int { (n + 15) & ~15 }
+        var valueOffsets = [Int](repeating: -1, count: graph.nodes.count)
+        var gradOffsets = [Int](repeating: -1, count: graph.nodes.count)
+        var valueTotal = 0, gradTotal = 0
+        for (i, node) in graph.nodes.enumerated() {
+            switch node.op {
+            case .parameter: continue
+            case .reshape(let source):
+                valueOffsets[i] = valueOffsets[source.index]
+                gradOffsets[i] = gradOffsets[source.index]
+                continue
+            default: break
+            }
+            let count = node.shape.count(rows: batchCapacity)
+            valueOffsets[i] = valueTotal
+            valueTotal += aligned(count)
+            if node.requiresGrad {
+                gradOffsets[i] = gradTotal
+                gradTotal += aligned(count)
+            }
+        }
+        activationSlab = .allocate(capacity: max(valueTotal, 1))
+        activationSlab.initialize(repeating: 0)
+        gradientSlab = .allocate(capacity: max(gradTotal, 1))
+        gradientSlab.initialize(repeating: 0)
+
+        let activations = activationSlab.baseAddress!, gradients = gradientSlab.baseAddress!
+        value = []
+        grad = []
+        for (i, node) in graph.nodes.enumerated() {
+            if case .parameter(let p) = node.op {
+                let spec = graph.parameters[p]
+                value.append(parameters.values.baseAddress! + spec.offset)
+                grad.append(spec.trainable ? parameters.gradients.baseAddress! + spec.offset : nil)
+            } else if case .reshape(let source) = node.op {
+                value.append(value[source.index])
+                grad.append(grad[source.index])
+            } else {
+                value.append(activations + valueOffsets[i])
+                grad.append(gradOffsets[i] >= 0 ? gradients + gradOffsets[i] : nil)
+            }
+            if case .constant(let c) = node.op {
+                for (j, x) in graph.constants[c].enumerated() { value[i][j] = T(x) }
+            }
+        }
+    }
+
+    deinit {
+        activationSlab.deallocate()
+        gradientSlab.deallocate()
+    }
+
+    /// Scalars of activations planned (values, gradients), for memory accounting.
+    public var plannedScalars: (values: Int, gradients: Int) { (activationSlab.count, gradientSlab.count) }
+
+    // MARK: Feeding and reading
+
+    /// The window an input node reads, for `rows` rows: loaders gather batches straight into it.
+    public func buffer(_ id: NodeID) -> UnsafeMutableBufferPointer<T> {
+        UnsafeMutableBufferPointer(start: value[id.index], count: graph.shape(id).count(rows: rows))
+    }
+
+    /// Copies `tensor` into input `id`, checking its shape; a batched input sets ``rows``.
+    public func setInput(_ id: NodeID, _ tensor: Tensor<T>) throws {
+        let node = graph[id]
+        guard case .input = node.op else {
+            throw ShapeError("setInput", "node \(id) (\(node.name ?? "unnamed")) is not an input")
+        }
+        let expected = node.shape
+        var batchSize: Int? = nil
+        var fits = tensor.shape.count == expected.rank
+        if fits {
+            for (axis, d) in expected.dims.enumerated() {
+                if d == Shape.batch { batchSize = tensor.shape[axis] } else if d != tensor.shape[axis] { fits = false }
+            }
+        }
+        guard fits else {
+            throw ShapeError("input \(node.name ?? "\(id)")", "expected shape \(expected), got \(Shape(tensor.shape))")
+        }
+        if let n = batchSize {
+            guard n >= 1 && n <= batchCapacity else {
+                throw ShapeError("input \(node.name ?? "\(id)")", "batch of \(n) rows does not fit the planned capacity 1...\(batchCapacity)")
+            }
+            rows = n
+        }
+        let window = value[id.index]
+        for (j, x) in tensor.scalars.enumerated() { window[j] = x }
+    }
+
+    /// The current value of node `id`, copied out (for inspection and tests, not the hot path).
+    public func value(of id: NodeID) -> Tensor<T> {
+        let shape = graph.shape(id)
+        let dims = shape.dims.map { $0 == Shape.batch ? rows : $0 }
+        return try! Tensor(shape: dims, scalars: Array(UnsafeBufferPointer(start: value[id.index], count: shape.count(rows: rows))))
+    }
+
+    /// The value of a scalar node such as a loss.
+    public func scalar(_ id: NodeID) -> T { value[id.index][0] }
+
+    /// The gradient accumulated in node `id` by the last backward pass, or nil when none flows into it.
+    public func gradient(of id: NodeID) -> Tensor<T>? {
+        guard let g = grad[id.index] else { return nil }
+        let shape = graph.shape(id)
+        let dims = shape.dims.map { $0 == Shape.batch ? rows : $0 }
+        return try! Tensor(shape: dims, scalars: Array(UnsafeBufferPointer(start: g, count: shape.count(rows: rows))))
+    }
+
+    // MARK: Running
+
+    /// Computes every node for the current ``rows``.
+    @_specialize(exported: true, where T == Float)
+    @_specialize(exported: true, where T == Double)
+    public func forward() {
+        for i in graph.nodes.indices { forwardNode(i) }
+    }
+
+    /// Reverse-mode sweep from `output`: seeds its gradient with ones (or `seed`, a cotangent
+    /// of the output's shape), then runs each ancestor's vector-Jacobian product in reverse
+    /// topological order. Activation gradients are zeroed here, once; parameter gradients
+    /// are zeroed too unless `zeroingParameterGradients` is false, in which case they
+    /// accumulate across calls (gradient accumulation over micro-batches).
+    @_specialize(exported: true, where T == Float)
+    @_specialize(exported: true, where T == Double)
+    public func backward(from output: NodeID, seed: [T]? = nil, zeroingParameterGradients: Bool = true) {
+        let outputCount = graph.shape(output).count(rows: rows)
+        precondition(seed == nil || seed!.count == outputCount, "seed has \(seed!.count) scalars, output has \(outputCount)")
+        precondition(seed != nil || outputCount == 1, "backward from a non-scalar output needs a seed")
+        guard let outputGrad = grad[output.index] else { return }
+        let needed = ancestors(of: output)
+        if zeroingParameterGradients { parameters.zeroGradients() }
+        for i in 0...output.index where needed[i] {
+            if case .parameter = graph.nodes[i].op { continue }
+            if let g = grad[i] { g.update(repeating: 0, count: graph.nodes[i].shape.count(rows: rows)) }
+        }
+        for j in 0..<outputCount { outputGrad[j] += seed?[j] ?? 1 }
+        for i in stride(from: output.index, through: 0, by: -1) where needed[i] && grad[i] != nil {
+            backwardNode(i)
+        }
+    }
+
+    /// Which nodes `output` depends on; cached for the most recent output.
+    private func ancestors(of output: NodeID) -> [Bool] {
+        if ancestorsOfOutput.output == output.index { return ancestorsOfOutput.mask }
+        var mask = [Bool](repeating: false, count: graph.nodes.count)
+        mask[output.index] = true
+        for i in stride(from: output.index, through: 0, by: -1) where mask[i] {
+            for input in graph.nodes[i].op.inputs { mask[input.index] = true }
+        }
+        ancestorsOfOutput = (output.index, mask)
+        return mask
+    }
+
+    private func forwardNode(_ i: Int) {
+        let out = NodeID(i)
+        switch graph.nodes[i].op {
+        case .input, .parameter, .constant, .reshape: return
+        case .matmul(let a, let b, let ta, let tb): matmulForward(a, b, ta, tb, out)
+        case .binary(let op, let a, let b, let bc): binaryForward(op, a, b, bc, out)
+        case .unary(let op, let x): unaryForward(op, x, out)
+        case .power(let x, let p): powerForward(x, p, out)
+        case .reduce(let op, let x, let axis): reduceForward(op, x, axis, out)
+        case .transpose(let x): transposeForward(x, out)
+        case .concat(let parts, let axis): concatForward(parts, axis, out)
+        case .slice(let x, let axis, let start): sliceForward(x, axis, start, out)
+        case .pick(let x, let idx): pickForward(x, idx, out)
+        case .gatherRows(let table, let idx): gatherRowsForward(table, idx, out)
+        case .softmax(let x): softmaxForward(x, out)
+        case .logSoftmax(let x): logSoftmaxForward(x, out)
+        }
+    }
+
+    private func backwardNode(_ i: Int) {
+        let out = NodeID(i)
+        switch graph.nodes[i].op {
+        case .input, .parameter, .constant, .reshape: return
+        case .matmul(let a, let b, let ta, let tb): matmulBackward(a, b, ta, tb, out)
+        case .binary(let op, let a, let b, let bc): binaryBackward(op, a, b, bc, out)
+        case .unary(let op, let x): unaryBackward(op, x, out)
+        case .power(let x, let p): powerBackward(x, p, out)
+        case .reduce(let op, let x, let axis): reduceBackward(op, x, axis, out)
+        case .transpose(let x): transposeBackward(x, out)
+        case .concat(let parts, let axis): concatBackward(parts, axis, out)
+        case .slice(let x, let axis, let start): sliceBackward(x, axis, start, out)
+        case .pick(let x, let idx): pickBackward(x, idx, out)
+        case .gatherRows(let table, let idx): gatherRowsBackward(table, idx, out)
+        case .softmax(let x): softmaxBackward(x, out)
+        case .logSoftmax(let x): logSoftmaxBackward(x, out)
+        }
+    }
+
+    /// Element count of node `id` at the current batch size.
+    @inline(__always) func count(_ id: NodeID) -> Int { graph.nodes[id.index].shape.count(rows: rows) }
+    @inline(__always) func shape(_ id: NodeID) -> Shape { graph.nodes[id.index].shape }
+}

@@ -1,0 +1,68 @@
+/// Compares reverse-mode gradients with central finite differences, in float64.
+///
+/// For every scalar θ_k of every trainable parameter (and of every input marked as
+/// requiring gradients) the numeric derivative is `(f(θ + h e_k) − f(θ − h e_k)) / 2h`
+/// and the relative error is `|a − n| / max(|a|, |n|, floor)`. The floor (1e-8) keeps a
+/// pair of essentially-zero derivatives from reading as a large relative error.
+public enum GradientCheck {
+    public struct Report: CustomStringConvertible, Sendable {
+        public let name: String
+        public let count: Int
+        public let maxRelativeError: Double
+        /// Flat index of the worst scalar and its two derivatives.
+        public let worstIndex: Int
+        public let analytic: Double
+        public let numeric: Double
+        public let tolerance: Double
+        public var passed: Bool { maxRelativeError < tolerance }
+
+        public var description: String {
+            let verdict = passed ? "ok" : "FAIL"
+            return "\(name) (\(count) scalars): max relative error \(maxRelativeError) at [\(worstIndex)] (autodiff \(analytic), numeric \(numeric)) \(verdict)"
+        }
+    }
+
+    public static let defaultStep = 1e-6
+    public static let defaultTolerance = 1e-6
+    static let denominatorFloor = 1e-8
+
+    /// Checks `loss` (a scalar node) of `executor`, whose inputs must already be fed.
+    public static func check(
+        _ executor: Executor<Double>, loss: NodeID, step: Double = defaultStep, tolerance: Double = defaultTolerance
+    ) -> [Report] {
+        executor.forward()
+        executor.backward(from: loss)
+        let graph = executor.graph
+        var targets: [(name: String, values: UnsafeMutablePointer<Double>, analytic: [Double])] = []
+        for spec in graph.parameters where spec.trainable {
+            let values = executor.parameters.values(of: spec)
+            targets.append((spec.name, values.baseAddress!, Array(executor.parameters.gradients(of: spec))))
+        }
+        for (i, node) in graph.nodes.enumerated() where node.requiresGrad {
+            guard case .input = node.op, let g = executor.gradient(of: NodeID(i)) else { continue }
+            targets.append((node.name ?? "input \(i)", executor.buffer(NodeID(i)).baseAddress!, g.scalars))
+        }
+
+        func lossAt() -> Double {
+            executor.forward()
+            return executor.scalar(loss)
+        }
+        return targets.map { target in
+            var worst = (error: -1.0, index: 0, analytic: 0.0, numeric: 0.0)
+            for k in target.analytic.indices {
+                let saved = target.values[k]
+                target.values[k] = saved + step
+                let up = lossAt()
+                target.values[k] = saved - step
+                let down = lossAt()
+                target.values[k] = saved
+                let numeric = (up - down) / (2 * step), analytic = target.analytic[k]
+                let error = Swift.abs(analytic - numeric) / Swift.max(Swift.abs(analytic), Swift.abs(numeric), denominatorFloor)
+                if error > worst.error || error.isNaN { worst = (error, k, analytic, numeric) }
+            }
+            executor.forward()
+            return Report(name: target.name, count: target.analytic.count, maxRelativeError: worst.error,
+                          worstIndex: worst.index, analytic: worst.analytic, numeric: worst.numeric, tolerance: tolerance)
+        }
+    }
+}

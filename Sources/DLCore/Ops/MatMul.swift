@@ -1,0 +1,71 @@
+// Matrix product through BLAS. Transposes are BLAS flags, never copies.
+//
+//   y = op(A) op(B)                      op(A) (m, k), op(B) (k, n) -> y (m, n)
+//   d op(A) = G op(B)^T                  G (m, n)
+//   d op(B) = op(A)^T G
+
+extension Graph {
+    /// `op(a) · op(b)` for rank-2 nodes, where `op` transposes when asked.
+    public func matmul(_ a: NodeID, _ b: NodeID, transposeA: Bool = false, transposeB: Bool = false) throws -> NodeID {
+        try checkNode("matmul", a, b)
+        let sa = shape(a), sb = shape(b)
+        guard sa.rank == 2, sb.rank == 2 else {
+            throw ShapeError("matmul", "both operands must be matrices (rank 2), got a \(sa) and b \(sb)")
+        }
+        let (m, k) = transposeA ? (sa.dims[1], sa.dims[0]) : (sa.dims[0], sa.dims[1])
+        let (k2, n) = transposeB ? (sb.dims[1], sb.dims[0]) : (sb.dims[0], sb.dims[1])
+        guard k == k2 else {
+            let da = transposeA ? "a^T" : "a", db = transposeB ? "b^T" : "b"
+            throw ShapeError("matmul", "inner dimensions differ: \(da) of shape \(sa) times \(db) of shape \(sb); the columns of \(da) (\(Shape.name(k))) must equal the rows of \(db) (\(Shape.name(k2)))")
+        }
+        guard !(m == Shape.batch && n == Shape.batch) else {
+            throw ShapeError("matmul", "the result of \(sa) times \(sb) would have the batch dimension twice")
+        }
+        return append(.matmul(a, b, transposeA: transposeA, transposeB: transposeB), Shape([m, n]))
+    }
+}
+
+extension Executor {
+    /// Sizes (m, k, n) of `op(A) op(B)` and the leading dimensions of A and B as stored.
+    @inline(__always)
+    private func matmulGeometry(_ a: NodeID, _ b: NodeID, _ ta: Bool, _ tb: Bool) -> (m: Int, k: Int, n: Int, lda: Int, ldb: Int) {
+        let sa = shape(a), sb = shape(b)
+        let a0 = sa.size(0, rows: rows), a1 = sa.size(1, rows: rows)
+        let b0 = sb.size(0, rows: rows), b1 = sb.size(1, rows: rows)
+        return (ta ? a1 : a0, ta ? a0 : a1, tb ? b0 : b1, a1, b1)
+    }
+
+    // A (m, k) or (k, m), B (k, n) or (n, k) -> Y (m, n)
+    func matmulForward(_ a: NodeID, _ b: NodeID, _ ta: Bool, _ tb: Bool, _ out: NodeID) {
+        let g = matmulGeometry(a, b, ta, tb)
+        T.gemm(transposeA: ta, transposeB: tb, m: g.m, n: g.n, k: g.k, alpha: 1,
+               a: value[a.index], lda: g.lda, b: value[b.index], ldb: g.ldb,
+               beta: 0, c: value[out.index], ldc: g.n)
+    }
+
+    // G (m, n) -> dA += G op(B)^T (or its transpose), dB += op(A)^T G (or its transpose).
+    // A gradient nobody needs (the features of the first layer) is never computed.
+    func matmulBackward(_ a: NodeID, _ b: NodeID, _ ta: Bool, _ tb: Bool, _ out: NodeID) {
+        let g = matmulGeometry(a, b, ta, tb)
+        let dy = UnsafePointer(grad[out.index]!)
+        let av = UnsafePointer(value[a.index]), bv = UnsafePointer(value[b.index])
+        if let da = grad[a.index] {
+            if !ta {  // dA (m, k) = G (m, n) · op(B)^T
+                T.gemm(transposeA: false, transposeB: !tb, m: g.m, n: g.k, k: g.n, alpha: 1,
+                       a: dy, lda: g.n, b: bv, ldb: g.ldb, beta: 1, c: da, ldc: g.lda)
+            } else {  // dA (k, m) = op(B) · G^T
+                T.gemm(transposeA: tb, transposeB: true, m: g.k, n: g.m, k: g.n, alpha: 1,
+                       a: bv, lda: g.ldb, b: dy, ldb: g.n, beta: 1, c: da, ldc: g.lda)
+            }
+        }
+        if let db = grad[b.index] {
+            if !tb {  // dB (k, n) = op(A)^T · G
+                T.gemm(transposeA: !ta, transposeB: false, m: g.k, n: g.n, k: g.m, alpha: 1,
+                       a: av, lda: g.lda, b: dy, ldb: g.n, beta: 1, c: db, ldc: g.ldb)
+            } else {  // dB (n, k) = G^T · op(A)
+                T.gemm(transposeA: true, transposeB: ta, m: g.n, n: g.k, k: g.m, alpha: 1,
+                       a: dy, lda: g.n, b: av, ldb: g.lda, beta: 1, c: db, ldc: g.ldb)
+            }
+        }
+    }
+}

@@ -1,0 +1,90 @@
+import DLCore
+import Testing
+
+@Suite struct ExecutorTests {
+    /// A graph planned for 8 rows runs a 3-row partial batch: same numbers as a graph
+    /// planned for exactly 3 rows, no replanning.
+    @Test func partialBatchReusesThePlan() throws {
+        let h = Harness(rows: 3)
+        let g = h.graph
+        let x = try h.input("x", [Shape.batch, 4])
+        let w = try h.parameter("w", [4, 2])
+        let loss = try g.mean(try g.unary(.tanh, try g.matmul(x, w)))
+        let exact = try h.executor()
+        exact.forward()
+        exact.backward(from: loss)
+
+        let planned = try Executor(graph: g, parameters: try h.store(), batchCapacity: 8)
+        try planned.setInput(x, h.inputs[x]!)
+        #expect(planned.rows == 3)
+        planned.forward()
+        planned.backward(from: loss)
+        #expect(planned.scalar(loss) == exact.scalar(loss))
+        #expect(Array(planned.parameters.gradients) == Array(exact.parameters.gradients))
+    }
+
+    /// Float and Double executors of one graph agree to float precision.
+    @Test func floatMatchesDouble() throws {
+        let h = Harness(rows: 16)
+        let g = h.graph
+        let x = try h.input("x", [Shape.batch, 10])
+        let w = try h.parameter("w", [10, 7]), b = try h.parameter("b", [7])
+        let loss = try g.mean(try g.unary(.relu, try g.add(try g.matmul(x, w), b)))
+        let double = try h.executor()
+        double.forward()
+        double.backward(from: loss)
+
+        let store = ParameterStore<Float>(for: g)
+        for k in 0..<g.parameterCount { store.values[k] = Float(double.parameters.values[k]) }
+        let single = try Executor<Float>(graph: g, parameters: store, batchCapacity: 16)
+        try single.setInput(x, h.inputs[x]!.converted())
+        single.forward()
+        single.backward(from: loss)
+        #expect(Swift.abs(Double(single.scalar(loss)) - double.scalar(loss)) < 1e-5)
+        for k in 0..<g.parameterCount {
+            #expect(Swift.abs(Double(store.gradients[k]) - double.parameters.gradients[k]) < 1e-5)
+        }
+    }
+
+    /// Without zeroing, parameter gradients accumulate across backward passes.
+    @Test func gradientAccumulation() throws {
+        let g = Graph()
+        let w = try g.parameter("w", shape: [2])
+        let loss = try g.sum(try g.mul(w, w))
+        let store = ParameterStore<Double>(for: g)
+        try store.set(g.parameters[0], to: Tensor(shape: [2], scalars: [1, -3]))
+        let executor = try Executor(graph: g, parameters: store)
+        executor.forward()
+        executor.backward(from: loss)
+        executor.backward(from: loss, zeroingParameterGradients: false)
+        #expect(Array(store.gradients) == [4, -12])
+        executor.backward(from: loss)
+        #expect(Array(store.gradients) == [2, -6])
+    }
+
+    /// The features of the first layer never receive a gradient: nothing needs it.
+    @Test func noGradientForPlainInputs() throws {
+        let g = Graph()
+        let x = try g.input("x", shape: [Shape.batch, 3])
+        let w = try g.parameter("w", shape: [3, 1])
+        _ = try g.sum(try g.matmul(x, w))
+        #expect(!g[x].requiresGrad)
+        let executor = try Executor<Float>(graph: g, parameters: ParameterStore(for: g), batchCapacity: 4)
+        #expect(executor.gradient(of: x) == nil)
+    }
+
+    @Test func randomSourceIsReproducibleAndRestorable() {
+        var a = RandomSource(seed: 7), b = RandomSource(seed: 7)
+        #expect((0..<5).map { _ in a.next() } == (0..<5).map { _ in b.next() })
+        let saved = a.state
+        let next = a.next()
+        var restored = RandomSource(state: saved)
+        #expect(restored.next() == next)
+        var c = RandomSource(seed: 8)
+        #expect(c.next() != RandomSource(seed: 7).state.0)
+        var n = RandomSource(seed: 1)
+        let draws = (0..<20000).map { _ in n.normal() }
+        let mean = draws.reduce(0, +) / 20000, variance = draws.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / 20000
+        #expect(Swift.abs(mean) < 0.03 && Swift.abs(variance - 1) < 0.05)
+    }
+}
