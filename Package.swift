@@ -37,8 +37,8 @@ let package = Package(
             name: "DLCore",
             dependencies: ["COpenBLAS", .product(name: "RealModule", package: "swift-numerics")]
         ),
-        .target(name: "DLNN", dependencies: ["DLCore"]),
-        .target(name: "DLOptim", dependencies: ["DLCore"]),
+        .target(name: "DLNN", dependencies: ["DLCore", .product(name: "RealModule", package: "swift-numerics")]),
+        .target(name: "DLOptim", dependencies: ["DLCore", .product(name: "RealModule", package: "swift-numerics")]),
         .target(name: "DLData", dependencies: ["DLCore", "CHDF5Shim"]),
         .target(name: "DLTrain", dependencies: ["DLCore", "DLNN", "DLOptim", "DLData"]),
         .executableTarget(

@@ -1,0 +1,23 @@
+/// What one epoch produced. Accuracy is present for classification and binary tasks.
+public struct EpochRecord: Sendable {
+    public var epoch: Int
+    public var trainLoss: Double
+    public var trainAccuracy: Double?
+    public var learningRate: Double
+    /// Wall time of this epoch.
+    public var seconds: Double
+}
+
+/// Hooks into the training loop. Every method has a no-op default, so a callback
+/// implements only what it needs; the trainer calls them in the order they were given.
+public protocol TrainingCallback: AnyObject {
+    func trainingBegan(_ trainer: Trainer) throws
+    func epochEnded(_ record: EpochRecord, trainer: Trainer) throws
+    func trainingEnded(_ history: [EpochRecord], trainer: Trainer) throws
+}
+
+extension TrainingCallback {
+    public func trainingBegan(_ trainer: Trainer) throws {}
+    public func epochEnded(_ record: EpochRecord, trainer: Trainer) throws {}
+    public func trainingEnded(_ history: [EpochRecord], trainer: Trainer) throws {}
+}
