@@ -1,0 +1,137 @@
+import Foundation
+import Testing
+
+/// Runs the built `dltrain` binary as a user would and checks exit codes, files and numbers.
+@Suite struct CLITests {
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// The dltrain executable beside the test bundle (both are products of one build).
+    static var binary: String {
+        if let path = ProcessInfo.processInfo.environment["DLTRAIN_BIN"] { return path }
+        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("dltrain").path
+        if FileManager.default.isExecutableFile(atPath: beside) { return beside }
+        return packageRoot.appendingPathComponent(".build/debug/dltrain").path
+    }
+
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    func run(_ arguments: [String], in directory: URL = CLITests.packageRoot) throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.arguments = arguments
+        process.currentDirectoryURL = directory
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile(), stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    func temporary(_ name: String = #function) throws -> URL {
+        let url = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("dltrain-cli-\(name.filter(\.isLetter))-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    /// The README's demo: XOR to 100% training accuracy, with the run directory's files.
+    @Test func fitTrainsXORToFullAccuracy() throws {
+        let out = try temporary()
+        let r = try run(["fit", "configs/xor.json", "--out", out.path])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("epoch 300/300"))
+        #expect(r.stderr.contains("training accuracy 100.0%"))
+        #expect(r.stdout.isEmpty, "progress belongs on stderr")
+        let metrics = try String(contentsOf: out.appendingPathComponent("metrics.csv"), encoding: .utf8).split(separator: "\n")
+        #expect(metrics.first == "epoch,train_loss,train_accuracy,lr,seconds")
+        #expect(metrics.count == 301)
+        let last = metrics.last!.split(separator: ",")
+        #expect(last[0] == "300" && Double(last[2]) == 1)
+        #expect(Double(last[1])! < Double(metrics[1].split(separator: ",")[1])!)
+        let summary = try String(contentsOf: out.appendingPathComponent("summary.json"), encoding: .utf8)
+        #expect(summary.contains("\"train_accuracy\": 1"))
+        let config = try String(contentsOf: out.appendingPathComponent("config.json"), encoding: .utf8)
+        #expect(config.contains("\"batch_size\": 4") && config.contains(out.path))
+    }
+
+    /// The same config and seed give the same numbers.
+    @Test func runsAreReproducible() throws {
+        let a = try temporary(), b = try temporary()
+        for out in [a, b] { #expect(try run(["fit", "configs/xor.json", "--quiet", "--set", "training.epochs=20", "--out", out.path]).status == 0) }
+        let read = { (u: URL) in try String(contentsOf: u.appendingPathComponent("metrics.csv"), encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",").dropLast().joined(separator: ",") } }
+        #expect(try read(a) == read(b))
+    }
+
+    @Test func badConfigExitsTwoWithKeyPath() throws {
+        let dir = try temporary()
+        let bad = try String(contentsOf: Self.packageRoot.appendingPathComponent("configs/xor.json"), encoding: .utf8)
+            .replacingOccurrences(of: "\"tanh\"", with: "\"tahn\"")
+        try bad.write(to: dir.appendingPathComponent("bad.json"), atomically: true, encoding: .utf8)
+        let r = try run(["fit", dir.appendingPathComponent("bad.json").path])
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("model.layers[0].activation"))
+        #expect(r.stderr.contains("did you mean \"tanh\""))
+        #expect(r.stderr.contains("bad.json:9:"))
+    }
+
+    @Test func badDataExitsTwoWithLineAndColumn() throws {
+        let dir = try temporary()
+        try "x1,x2,y\n0,0,0\n0,one,1\n".write(to: dir.appendingPathComponent("xor.csv"), atomically: true, encoding: .utf8)
+        let config = try String(contentsOf: Self.packageRoot.appendingPathComponent("configs/xor.json"), encoding: .utf8)
+            .replacingOccurrences(of: "../data/xor.csv", with: "xor.csv")
+        try config.write(to: dir.appendingPathComponent("c.json"), atomically: true, encoding: .utf8)
+        let r = try run(["fit", "c.json"], in: dir)
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("xor.csv:3:3"))
+        #expect(r.stderr.contains("\"one\""))
+    }
+
+    @Test func missingFilesAndBadUsageExitTwo() throws {
+        let missing = try run(["fit", "no-such.json"])
+        #expect(missing.status == 2 && missing.stderr.contains("no such config file"))
+        let noArgument = try run(["fit"])
+        #expect(noArgument.status == 2 && noArgument.stderr.contains("Missing expected argument"))
+        let unknown = try run(["fitt"])
+        #expect(unknown.status == 2)
+        let badSet = try run(["fit", "configs/xor.json", "--set", "optimizer.lr=-1"])
+        #expect(badSet.status == 2 && badSet.stderr.contains("optimizer.lr"))
+    }
+
+    @Test func helpShowsExamplesAndVersionPrints() throws {
+        let help = try run(["--help"])
+        #expect(help.status == 0 && help.stdout.contains("dltrain fit configs/xor.json"))
+        let fitHelp = try run(["fit", "--help"])
+        #expect(fitHelp.status == 0 && fitHelp.stdout.contains("--set") && fitHelp.stdout.contains("Example"))
+        let version = try run(["--version"])
+        #expect(version.status == 0 && version.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0.1.0")
+    }
+
+    @Test func schemaIsJSONOnStdout() throws {
+        let r = try run(["schema"])
+        #expect(r.status == 0)
+        let object = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+        #expect(object?["$schema"] as? String == "https://json-schema.org/draft/2020-12/schema")
+        #expect((object?["properties"] as? [String: Any])?.keys.sorted() == ["data", "model", "optimizer", "output", "seed", "training"])
+    }
+
+    /// A diverging run (squared error overflowing float32) stops with exit 1 and says what to try.
+    @Test func divergenceExitsOne() throws {
+        let dir = try temporary()
+        try "x,y\n1,2\n2,4\n3,6\n4,8\n".write(to: dir.appendingPathComponent("line.csv"), atomically: true, encoding: .utf8)
+        let config = """
+            {"data": {"train": {"path": "line.csv", "target": "y"}, "task": "regression"},
+             "model": {"layers": [{"units": 4, "activation": "relu"}, {"units": 1}], "loss": "mse"},
+             "optimizer": {"name": "sgd", "lr": 1e6}, "training": {"epochs": 50, "batch_size": 2}}
+            """
+        try config.write(to: dir.appendingPathComponent("c.json"), atomically: true, encoding: .utf8)
+        let r = try run(["fit", "c.json", "--quiet", "--out", dir.appendingPathComponent("run").path], in: dir)
+        #expect(r.status == 1, "\(r.stderr)")
+        #expect(r.stderr.contains("learning rate"))
+        #expect(r.stderr.contains("epoch"))
+    }
+}
