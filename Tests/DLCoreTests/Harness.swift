@@ -64,13 +64,30 @@ final class Harness {
         return try graph.sum(try graph.mul(y, weights))
     }
 
-    /// Gradient-checks `Σ y ⊙ W` and expects every parameter and input to pass.
+    /// Gradient-checks `Σ y ⊙ W` and expects every parameter and input to pass; then checks
+    /// forward mode against reverse mode on the same loss: for a random direction v over
+    /// parameters and differentiable inputs, the JVP `∇L · v` equals the reverse gradient dotted with v.
     func expectGradientsMatch(_ y: NodeID, _ comment: Comment? = nil, sourceLocation: SourceLocation = #_sourceLocation) throws {
         let loss = try weightedSum(y)
-        let reports = GradientCheck.check(try executor(), loss: loss)
+        let reverse = try executor()
+        let reports = GradientCheck.check(reverse, loss: loss)
         #expect(!reports.isEmpty, "nothing was checked", sourceLocation: sourceLocation)
         for report in reports {
             #expect(report.passed, "\(comment.map { "\($0): " } ?? "")\(report)", sourceLocation: sourceLocation)
         }
+
+        reverse.backward(from: loss)
+        let v = randoms(graph.parameterCount)
+        var expected = zip(reverse.parameters.gradients, v).reduce(0) { $0 + $1.0 * $1.1 }
+        var inputTangents: [NodeID: Tensor<Double>] = [:]
+        for (id, tensor) in feeds where graph[id].requiresGrad {
+            let tangent = try Tensor(shape: tensor.shape, scalars: randoms(tensor.count))
+            inputTangents[id] = tangent
+            expected += zip(reverse.gradient(of: id)!.scalars, tangent.scalars).reduce(0) { $0 + $1.0 * $1.1 }
+        }
+        let forward = try ForwardMode.jvp(graph: graph, parameters: reverse.parameters, direction: v, inputs: feeds,
+                                          inputTangents: inputTangents, output: loss, batchCapacity: rows).tangent[0]
+        #expect(Swift.abs(forward - expected) <= 1e-10 * Swift.max(1, Swift.abs(expected)),
+                "\(comment.map { "\($0): " } ?? "")forward mode \(forward) vs reverse mode \(expected)", sourceLocation: sourceLocation)
     }
 }
