@@ -14,10 +14,24 @@ public final class Executor<T: Scalar>: @unchecked Sendable {
         didSet { precondition(rows >= 1 && rows <= batchCapacity, "rows \(rows) outside 1...\(batchCapacity)") }
     }
 
+    /// Training mode: batch normalisation uses batch statistics (and updates its running
+    /// averages), dropout draws masks. Evaluation mode: running statistics, no dropout.
+    public var training = true
+    /// Keeps the dropout masks of the last forward pass instead of drawing new ones, so that
+    /// repeated forward passes (finite differences, line searches) see the same network.
+    public var holdMasks = false
+    /// Draws dropout masks; part of the state a checkpoint saves.
+    public var rng = RandomSource(seed: 0)
+    /// The mode of the last forward pass, which its backward pass must follow.
+    var forwardWasTraining = true
+
     private let activationSlab: UnsafeMutableBufferPointer<T>
     private let gradientSlab: UnsafeMutableBufferPointer<T>
+    private let scratchSlab: UnsafeMutableBufferPointer<T>
     var value: [UnsafeMutablePointer<T>]
     var grad: [UnsafeMutablePointer<T>?]
+    /// Per-node scratch that survives from forward to backward (normalised inputs, masks).
+    var scratch: [UnsafeMutablePointer<T>?]
     private var ancestorsOfOutput: (output: Int, mask: [Bool]) = (-1, [])
 
     public init(graph: Graph, parameters: ParameterStore<T>, batchCapacity: Int = 1) throws {
@@ -34,8 +48,14 @@ public final class Executor<T: Scalar>: @unchecked Sendable {
         func aligned(_ n: Int) -> Int { (n + 15) & ~15 }
         var valueOffsets = [Int](repeating: -1, count: graph.nodes.count)
         var gradOffsets = [Int](repeating: -1, count: graph.nodes.count)
-        var valueTotal = 0, gradTotal = 0
+        var valueTotal = 0, gradTotal = 0, scratchTotal = 0
+        var scratchOffsets = [Int](repeating: -1, count: graph.nodes.count)
         for (i, node) in graph.nodes.enumerated() {
+            let need = Executor.scratchCount(node.op, graph: graph, rows: batchCapacity)
+            if need > 0 {
+                scratchOffsets[i] = scratchTotal
+                scratchTotal += aligned(need)
+            }
             switch node.op {
             case .parameter: continue
             case .reshape(let source):
@@ -56,6 +76,10 @@ public final class Executor<T: Scalar>: @unchecked Sendable {
         activationSlab.initialize(repeating: 0)
         gradientSlab = .allocate(capacity: max(gradTotal, 1))
         gradientSlab.initialize(repeating: 0)
+        let scratchBase = UnsafeMutableBufferPointer<T>.allocate(capacity: max(scratchTotal, 1))
+        scratchBase.initialize(repeating: 0)
+        scratchSlab = scratchBase
+        scratch = scratchOffsets.map { $0 >= 0 ? scratchBase.baseAddress! + $0 : nil }
 
         let activations = activationSlab.baseAddress!, gradients = gradientSlab.baseAddress!
         value = []
@@ -81,6 +105,18 @@ public final class Executor<T: Scalar>: @unchecked Sendable {
     deinit {
         activationSlab.deallocate()
         gradientSlab.deallocate()
+        scratchSlab.deallocate()
+    }
+
+    /// Scratch scalars an op keeps between its forward and backward passes.
+    static func scratchCount(_ op: Op, graph: Graph, rows: Int) -> Int {
+        switch op {
+        case .batchNorm(let x, _):
+            let s = graph.shape(x)
+            return s.count(rows: rows) + 3 * s.dims[1]  // x̂, 1/σ, and two column sums
+        case .dropout(let x, _): return graph.shape(x).count(rows: rows)
+        default: return 0
+        }
     }
 
     /// Scalars of activations planned (values, gradients), for memory accounting.
@@ -144,6 +180,7 @@ public final class Executor<T: Scalar>: @unchecked Sendable {
     @_specialize(exported: true, where T == Float)
     @_specialize(exported: true, where T == Double)
     public func forward() {
+        forwardWasTraining = training
         for i in graph.nodes.indices { forwardNode(i) }
     }
 
@@ -199,6 +236,8 @@ public final class Executor<T: Scalar>: @unchecked Sendable {
         case .gatherRows(let table, let idx): gatherRowsForward(table, idx, out)
         case .softmax(let x): softmaxForward(x, out)
         case .logSoftmax(let x): logSoftmaxForward(x, out)
+        case .batchNorm(let x, let p): batchNormForward(x, p, out)
+        case .dropout(let x, let rate): dropoutForward(x, rate, out)
         }
     }
 
@@ -218,6 +257,8 @@ public final class Executor<T: Scalar>: @unchecked Sendable {
         case .gatherRows(let table, let idx): gatherRowsBackward(table, idx, out)
         case .softmax(let x): softmaxBackward(x, out)
         case .logSoftmax(let x): logSoftmaxBackward(x, out)
+        case .batchNorm(let x, let p): batchNormBackward(x, p, out)
+        case .dropout(let x, let rate): dropoutBackward(x, rate, out)
         }
     }
 

@@ -27,10 +27,15 @@ public enum GradientCheck {
     static let denominatorFloor = 1e-8
 
     /// Checks `loss` (a scalar node) of `executor`, whose inputs must already be fed.
+    /// Dropout masks are drawn once and held for every perturbed evaluation, so the
+    /// function being differentiated does not change between them.
     public static func check(
         _ executor: Executor<Double>, loss: NodeID, step: Double = defaultStep, tolerance: Double = defaultTolerance
     ) -> [Report] {
+        let heldBefore = executor.holdMasks
+        defer { executor.holdMasks = heldBefore }
         executor.forward()
+        executor.holdMasks = true
         executor.backward(from: loss)
         let graph = executor.graph
         var targets: [(name: String, values: UnsafeMutablePointer<Double>, analytic: [Double])] = []

@@ -28,6 +28,10 @@ public enum Op: Sendable {
     case gatherRows(NodeID, indices: NodeID)
     case softmax(NodeID)
     case logSoftmax(NodeID)
+    /// Batch normalisation of x (N, C) with scale, shift and running statistics (parameters).
+    case batchNorm(NodeID, BatchNormParameters)
+    /// Inverted dropout of `rate`; identity in evaluation mode.
+    case dropout(NodeID, rate: Double)
 
     /// The nodes this op reads, in order.
     public var inputs: [NodeID] {
@@ -39,6 +43,8 @@ public enum Op: Sendable {
              .transpose(let a), .slice(let a, _, _), .softmax(let a), .logSoftmax(let a):
             return [a]
         case .concat(let parts, _): return parts
+        case .batchNorm(let x, let p): return [x, p.scale, p.shift, p.runningMean, p.runningVariance]
+        case .dropout(let x, _): return [x]
         }
     }
 }

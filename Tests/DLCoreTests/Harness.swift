@@ -20,8 +20,8 @@ final class Harness {
     }
 
     /// A trainable parameter filled with N(0, 1) values, or U(0.5, 2) when `positive`.
-    func parameter(_ name: String, _ shape: [Int], positive: Bool = false) throws -> NodeID {
-        let id = try graph.parameter(name, shape: shape)
+    func parameter(_ name: String, _ shape: [Int], positive: Bool = false, trainable: Bool = true) throws -> NodeID {
+        let id = try graph.parameter(name, shape: shape, trainable: trainable)
         initial.append((graph.parameters.count - 1, randoms(shape.reduce(1, *), positive: positive)))
         return id
     }
@@ -67,17 +67,23 @@ final class Harness {
     /// Gradient-checks `Σ y ⊙ W` and expects every parameter and input to pass; then checks
     /// forward mode against reverse mode on the same loss: for a random direction v over
     /// parameters and differentiable inputs, the JVP `∇L · v` equals the reverse gradient dotted with v.
-    func expectGradientsMatch(_ y: NodeID, _ comment: Comment? = nil, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    func expectGradientsMatch(_ y: NodeID, _ comment: Comment? = nil, training: Bool = true, sourceLocation: SourceLocation = #_sourceLocation) throws {
         let loss = try weightedSum(y)
         let reverse = try executor()
+        reverse.training = training
         let reports = GradientCheck.check(reverse, loss: loss)
         #expect(!reports.isEmpty, "nothing was checked", sourceLocation: sourceLocation)
         for report in reports {
             #expect(report.passed, "\(comment.map { "\($0): " } ?? "")\(report)", sourceLocation: sourceLocation)
         }
 
+        reverse.holdMasks = true
+        reverse.forward()
         reverse.backward(from: loss)
-        let v = randoms(graph.parameterCount)
+        var v = randoms(graph.parameterCount)
+        for spec in graph.parameters where !spec.trainable {
+            for k in spec.offset..<(spec.offset + spec.count) { v[k] = 0 }  // frozen: no gradient to compare
+        }
         var expected = zip(reverse.parameters.gradients, v).reduce(0) { $0 + $1.0 * $1.1 }
         var inputTangents: [NodeID: Tensor<Double>] = [:]
         for (id, tensor) in feeds where graph[id].requiresGrad {
@@ -85,8 +91,13 @@ final class Harness {
             inputTangents[id] = tangent
             expected += zip(reverse.gradient(of: id)!.scalars, tangent.scalars).reduce(0) { $0 + $1.0 * $1.1 }
         }
-        let forward = try ForwardMode.jvp(graph: graph, parameters: reverse.parameters, direction: v, inputs: feeds,
-                                          inputTangents: inputTangents, output: loss, batchCapacity: rows).tangent[0]
+        let dual = try ForwardMode.dualExecutor(graph: graph, parameters: reverse.parameters, direction: v, inputs: feeds,
+                                                inputTangents: inputTangents, batchCapacity: rows)
+        dual.training = training
+        // Both executors start from the same default RandomSource, so the dual run's first
+        // forward draws the dropout masks the reverse run drew and held.
+        dual.forward()
+        let forward = dual.scalar(loss).tangent
         #expect(Swift.abs(forward - expected) <= 1e-10 * Swift.max(1, Swift.abs(expected)),
                 "\(comment.map { "\($0): " } ?? "")forward mode \(forward) vs reverse mode \(expected)", sourceLocation: sourceLocation)
     }
