@@ -46,6 +46,7 @@ let package = Package(
             dependencies: ["DLTrain", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "DLCoreTests", dependencies: ["DLCore"]),
+        .testTarget(name: "DLNNTests", dependencies: ["DLNN", "DLCore"]),
         .testTarget(name: "DLTrainTests", dependencies: ["DLTrain", "DLNN", "DLOptim", "DLData", "DLCore"]),
         .testTarget(name: "CLITests", dependencies: ["dltrain"]),
     ]

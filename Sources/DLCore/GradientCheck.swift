@@ -2,8 +2,13 @@
 ///
 /// For every scalar θ_k of every trainable parameter (and of every input marked as
 /// requiring gradients) the numeric derivative is `(f(θ + h e_k) − f(θ − h e_k)) / 2h`
-/// and the relative error is `|a − n| / max(|a|, |n|, floor)`. The floor (1e-8) keeps a
-/// pair of essentially-zero derivatives from reading as a large relative error.
+/// and the relative error is `|a − n| / max(|a|, |n|, s)` with `s = 1e-3 · max(1, |f(θ)|)`.
+///
+/// Why the floor `s`: in float64 the difference quotient carries a rounding error of about
+/// `ε·|f|/h ≈ 1e-10·|f|` at h = 1e-6, so a derivative much smaller than the loss (or one
+/// that is exactly zero, like a bias feeding batch normalisation) cannot be measured to
+/// 1e-6 relative. Below `s` the comparison is therefore absolute, `|a − n| / s`; above it,
+/// plainly relative. A wrong derivative of any measurable size still fails.
 public enum GradientCheck {
     public struct Report: CustomStringConvertible, Sendable {
         public let name: String
@@ -24,7 +29,8 @@ public enum GradientCheck {
 
     public static let defaultStep = 1e-6
     public static let defaultTolerance = 1e-6
-    static let denominatorFloor = 1e-8
+    /// `s` per unit of loss magnitude (see above).
+    static let smallGradientScale = 1e-3
 
     /// Checks `loss` (a scalar node) of `executor`, whose inputs must already be fed.
     /// Dropout masks are drawn once and held for every perturbed evaluation, so the
@@ -48,6 +54,7 @@ public enum GradientCheck {
             targets.append((node.name ?? "input \(i)", executor.buffer(NodeID(i)).baseAddress!, g.scalars))
         }
 
+        let floor = smallGradientScale * Swift.max(1, Swift.abs(executor.scalar(loss)))
         func lossAt() -> Double {
             executor.forward()
             return executor.scalar(loss)
@@ -62,7 +69,7 @@ public enum GradientCheck {
                 let down = lossAt()
                 target.values[k] = saved
                 let numeric = (up - down) / (2 * step), analytic = target.analytic[k]
-                let error = Swift.abs(analytic - numeric) / Swift.max(Swift.abs(analytic), Swift.abs(numeric), denominatorFloor)
+                let error = Swift.abs(analytic - numeric) / Swift.max(Swift.abs(analytic), Swift.abs(numeric), floor)
                 if error > worst.error || error.isNaN { worst = (error, k, analytic, numeric) }
             }
             executor.forward()

@@ -21,7 +21,7 @@ public enum Initializer: Sendable, Equatable {
     /// SELU, Glorot otherwise (as Keras' and PyTorch's guidance for each).
     public static func defaultFor(_ activation: Activation) -> Initializer {
         switch activation {
-        case .relu, .leakyRelu, .elu, .gelu, .swish, .softplus, .abs: return .heNormal
+        case .relu, .leakyRelu, .prelu, .elu, .gelu, .swish, .silu, .softplus, .abs: return .heNormal
         case .selu: return .lecunNormal
         default: return .xavierUniform
         }

@@ -23,8 +23,7 @@ public struct Config: Sendable {
     public var trainPath: String
     public var target: CSVReader.TargetColumn
     public var task: Task
-    public var layers: [DenseLayer]
-    public var loss: Loss
+    public var model: ModelSpec
     public var optimizer: OptimizerSettings
     public var epochs: Int
     public var batchSize: Int
@@ -59,13 +58,7 @@ public struct Config: Sendable {
         target = train["target"]!.string.map { .name($0) } ?? .index(Int(train["target"]!.number!))
         task = Task(rawValue: data["task"]!.string!)!
 
-        let model = r["model"]!
-        layers = model["layers"]!.items!.enumerated().map { k, layer in
-            DenseLayer(name: layer["name"]?.string ?? "dense_\(k)", units: Int(layer["units"]!.number!),
-                       activation: Activation(rawValue: layer["activation"]!.string!)!, alpha: layer["alpha"]?.number)
-        }
-        loss = Loss(rawValue: model["loss"]!.string!)!
-
+        model = Config.modelSpec(r["model"]!)
         let o = r["optimizer"]!, betas = o["betas"]!.items!.map { $0.number! }
         optimizer = OptimizerSettings(name: o["name"]!.string!, learningRate: o["lr"]!.number!, momentum: o["momentum"]!.number!,
                                       nesterov: o["nesterov"]!.bool!, betas: (betas[0], betas[1]), epsilon: o["eps"]!.number!)
@@ -78,34 +71,141 @@ public struct Config: Sendable {
         try checkContradictions(raw: raw)
     }
 
+    static func modelSpec(_ m: JSON) -> ModelSpec {
+        let layers = m["layers"]!.items!.enumerated().map { k, l -> LayerSpec in
+            var layer = LayerSpec(name: l["name"]?.string ?? "dense_\(k)", units: Int(l["units"]!.number!),
+                                  activation: Activation(rawValue: l["activation"]!.string!)!)
+            layer.alpha = l["alpha"]?.number
+            layer.pieces = l["pieces"].map { Int($0.number!) } ?? 2
+            if let i = l["init"] {
+                let name = i.string ?? i["name"]!.string!
+                switch name {
+                case "normal": layer.initializer = .normal(std: i["std"]?.number ?? 0.01)
+                case "uniform": layer.initializer = .uniform(limit: i["limit"]?.number ?? 0.05)
+                case "xavier_uniform": layer.initializer = .xavierUniform
+                case "xavier_normal": layer.initializer = .xavierNormal
+                case "he_uniform": layer.initializer = .heUniform
+                case "he_normal": layer.initializer = .heNormal
+                case "lecun_normal": layer.initializer = .lecunNormal
+                case "orthogonal": layer.initializer = .orthogonal
+                default: layer.initializer = .zeros
+                }
+            }
+            layer.biasInitializer = .constant(l["bias_init"]!.number!)
+            let bn = l["batchnorm"]!
+            if bn.members != nil {
+                layer.batchNorm = .init(momentum: bn["momentum"]!.number!, epsilon: bn["epsilon"]!.number!)
+            } else if bn.bool == true {
+                layer.batchNorm = .init()
+            }
+            layer.dropout = l["dropout"]!.number!
+            layer.trainable = l["trainable"]!.bool!
+            layer.rank = l["rank"].map { Int($0.number!) }
+            layer.inputs = l["inputs"]?.items?.map { $0.string! }
+            layer.combine = l["combine"].map { LayerSpec.Combine(rawValue: $0.string!)! } ?? .add
+            layer.l1 = l["l1"]?.number
+            layer.l2 = l["l2"]?.number
+            return layer
+        }
+        var loss = LossSpec(Loss(rawValue: m["loss"]!.string!)!)
+        loss.labelSmoothing = m["label_smoothing"]!.number!
+        loss.classWeights = m["class_weights"]?.items?.map { $0.number! }
+        loss.huberDelta = m["huber_delta"]?.number ?? 1
+        var spec = ModelSpec(layers: layers, loss: loss)
+        spec.l1 = m["l1"]!.number!
+        spec.l2 = m["l2"]!.number!
+        return spec
+    }
+
+    /// The losses that fit each task.
+    public static let lossesByTask: [Task: [Loss]] = [
+        .classification: [.crossEntropy, .hinge],
+        .binary: [.binaryCrossEntropy],
+        .regression: [.mse, .mae, .huber, .gaussianNLL],
+    ]
+
+    /// An error at `path` (`model.layers[2].alpha`), positioned where the user wrote that key.
+    func error(at path: String, _ message: String, in raw: JSON) -> ConfigError {
+        let node = raw.node(at: path)
+        return ConfigError(file: file, line: node?.line ?? 0, column: node?.column ?? 0, path: path, message)
+    }
+
     /// Settings that are each valid but do not fit together, found before any data is read.
     private func checkContradictions(raw: JSON) throws {
-        func fail(_ path: String, _ message: String) -> ConfigError {
-            var node: JSON? = raw
-            for key in path.split(separator: ".") { node = node?[String(key)] }
-            return ConfigError(file: file, line: node?.line ?? 0, column: node?.column ?? 0, path: path, message)
+        let loss = model.loss.kind, allowed = Config.lossesByTask[task]!
+        if !allowed.contains(loss) {
+            throw error(at: "model.loss", "\"\(loss.rawValue)\" does not fit data.task \"\(task.rawValue)\"; use \(allowed.map { "\"\($0.rawValue)\"" }.joined(separator: " or "))", in: raw)
         }
-        let expected: [Task: [Loss]] = [.classification: [.crossEntropy], .binary: [.binaryCrossEntropy], .regression: [.mse]]
-        if !expected[task]!.contains(loss) {
-            throw fail("model.loss", "\"\(loss.rawValue)\" does not fit data.task \"\(task.rawValue)\"; use \(expected[task]!.map { "\"\($0.rawValue)\"" }.joined(separator: " or "))")
+        let last = model.layers.count - 1, outputs = model.layers[last].units
+        let needed: Int? = switch loss {
+        case .binaryCrossEntropy: 1
+        case .mse, .mae, .huber: 1
+        case .gaussianNLL: 2
+        default: nil
         }
-        let outputs = layers.last!.units
-        if task == .binary && outputs != 1 {
-            throw fail("model.layers", "binary_cross_entropy needs 1 output unit (one logit per row), but the last layer has \(outputs)")
+        if let needed, outputs != needed {
+            let why = loss == .gaussianNLL ? "a mean and a scale for the one target column" : loss == .binaryCrossEntropy ? "one logit per row" : "one output for the one target column"
+            throw error(at: "model.layers[\(last)].units", "\(loss.rawValue) needs \(needed) output unit\(needed == 1 ? "" : "s") (\(why)), but the last layer has \(outputs)", in: raw)
         }
-        if task == .regression && outputs != 1 {
-            throw fail("model.layers", "a regression on one target column needs 1 output unit, but the last layer has \(outputs)")
+        let m = raw["model"]
+        if loss != .crossEntropy {
+            for key in ["label_smoothing", "class_weights"] where m?[key] != nil {
+                throw error(at: "model.\(key)", "\(key) applies to cross_entropy, but model.loss is \"\(loss.rawValue)\"", in: raw)
+            }
+        }
+        if loss != .huber && m?["huber_delta"] != nil {
+            throw error(at: "model.huber_delta", "huber_delta applies to the huber loss, but model.loss is \"\(loss.rawValue)\"", in: raw)
+        }
+        for (k, layer) in model.layers.enumerated() {
+            let path = "model.layers[\(k)]", rawLayer = raw.node(at: path)
+            if rawLayer?["alpha"] != nil && ![.leakyRelu, .elu, .prelu].contains(layer.activation) {
+                throw error(at: "\(path).alpha", "alpha applies to leaky_relu, elu and prelu, but this layer's activation is \"\(layer.activation.rawValue)\"", in: raw)
+            }
+            if rawLayer?["pieces"] != nil && layer.activation != .maxout {
+                throw error(at: "\(path).pieces", "pieces applies to maxout, but this layer's activation is \"\(layer.activation.rawValue)\"", in: raw)
+            }
+            if rawLayer?["combine"] != nil && (layer.inputs?.count ?? 1) < 2 {
+                throw error(at: "\(path).combine", "combine joins several inputs, but this layer reads \((layer.inputs?.count ?? 1) == 1 ? "one" : "none"); list them in \"inputs\"", in: raw)
+            }
+            if let i = rawLayer?["init"]?.members {
+                let name = i.first { $0.key == "name" }?.value.string
+                if i.contains(where: { $0.key == "std" }) && name != "normal" {
+                    throw error(at: "\(path).init.std", "std applies to the \"normal\" initialiser, not \"\(name ?? "")\"", in: raw)
+                }
+                if i.contains(where: { $0.key == "limit" }) && name != "uniform" {
+                    throw error(at: "\(path).init.limit", "limit applies to the \"uniform\" initialiser, not \"\(name ?? "")\"", in: raw)
+                }
+            }
+        }
+        do {
+            try ModelSpec.checkTopology(model)
+        } catch let e as ModelError {
+            throw error(at: "model.\(e.path)", e.message, in: raw)
         }
         if optimizer.name != "sgd" && (raw["optimizer"]?["momentum"] != nil || raw["optimizer"]?["nesterov"] != nil) {
-            throw fail("optimizer.momentum", "momentum and nesterov belong to \"sgd\", but optimizer.name is \"\(optimizer.name)\"")
+            throw error(at: "optimizer.momentum", "momentum and nesterov belong to \"sgd\", but optimizer.name is \"\(optimizer.name)\"", in: raw)
         }
         if optimizer.nesterov && optimizer.momentum == 0 {
-            throw fail("optimizer.nesterov", "Nesterov momentum needs optimizer.momentum > 0")
+            throw error(at: "optimizer.nesterov", "Nesterov momentum needs optimizer.momentum > 0", in: raw)
         }
-        let names = layers.map(\.name)
-        if let duplicate = names.first(where: { n in names.filter { $0 == n }.count > 1 }) {
-            throw fail("model.layers", "two layers are named \"\(duplicate)\"; layer names must be unique")
+    }
+}
+
+extension JSON {
+    /// The value at a key path such as `model.layers[2].inputs[0]`, or nil.
+    func node(at path: String) -> JSON? {
+        var current: JSON? = self
+        for part in path.split(separator: ".") {
+            var key = Substring(part)
+            var indices: [Int] = []
+            while let open = key.lastIndex(of: "["), key.hasSuffix("]"), let k = Int(key[key.index(after: open)..<key.index(before: key.endIndex)]) {
+                indices.insert(k, at: 0)
+                key = key[..<open]
+            }
+            current = current?[String(key)]
+            for k in indices { current = current?.items.flatMap { k < $0.count ? $0[k] : nil } }
         }
+        return current
     }
 }
 

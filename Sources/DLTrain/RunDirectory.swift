@@ -85,6 +85,12 @@ public final class ConsoleLogger: TrainingCallback {
     let quiet: Bool
     public init(quiet: Bool) { self.quiet = quiet }
 
+    public func trainingBegan(_ trainer: Trainer) throws {
+        guard !quiet else { return }
+        printError(trainer.model.summary)
+        printError("training on \(trainer.data.rows) rows of \(trainer.data.columns) features from \(trainer.config.trainPath)")
+    }
+
     public func epochEnded(_ record: EpochRecord, trainer: Trainer) throws {
         guard !quiet else { return }
         let total = trainer.config.epochs, width = String(total).count

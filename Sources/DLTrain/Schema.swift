@@ -122,8 +122,21 @@ public indirect enum Schema: Sendable {
             guard json.bool != nil else { throw fail("\(found); expected true or false") }
             return json
         case .anyOf(let options):
-            for option in options { if let ok = try? option.validate(json, file: file, path: path) { return ok } }
+            // When exactly one option takes this kind of value, its own message is the precise one.
+            let sameKind = options.filter { $0.acceptsKind(of: json) }
+            if sameKind.count == 1 { return try sameKind[0].validate(json, file: file, path: path) }
+            for option in sameKind { if let ok = try? option.validate(json, file: file, path: path) { return ok } }
             throw fail("\(found); expected \(expectation)")
+        }
+    }
+
+    /// Whether this schema takes values of `json`'s JSON type at all (ignoring ranges and names).
+    func acceptsKind(of json: JSON) -> Bool {
+        switch (self, json.kind) {
+        case (.object, .object), (.array, .array), (.string, .string), (.number, .number), (.boolean, .bool): return true
+        case (.integer, .number(let x)): return x == x.rounded()
+        case (.anyOf(let options), _): return options.contains { $0.acceptsKind(of: json) }
+        default: return false
         }
     }
 

@@ -31,12 +31,20 @@ public final class Trainer {
         data = try CSVReader().read(config.trainPath, target: config.target, classification: config.task != .regression)
         try Trainer.checkData(data, against: config)
 
-        model = try Model(inputs: data.columns, layers: config.layers, loss: config.loss)
+        do {
+            model = try Model(inputs: data.columns, spec: config.model)
+        } catch let e as ModelError {
+            let raw = (try? JSON.parse(String(contentsOfFile: config.file, encoding: .utf8))) ?? config.resolved
+            throw config.error(at: "model.\(e.path)", e.message, in: raw)
+        }
         var rng = RandomSource(seed: config.seed)
         parameters = try model.initialParameters(rng: &rng)
         let batch = Swift.min(config.batchSize, data.rows)
         step = try Executor(graph: model.graph, parameters: parameters, batchCapacity: batch)
+        // Dropout masks draw from a stream of their own, like the data order.
+        step.rng = RandomSource(seed: config.seed &+ 0xD20F)
         evaluation = try Executor(graph: model.graph, parameters: parameters, batchCapacity: Swift.min(data.rows, 1024))
+        evaluation.training = false
         // Shuffling draws from its own stream, so changing the model does not change the data order.
         loader = MinibatchLoader(dataset: data, batchSize: batch, seed: config.seed &+ 0x5EED)
 
@@ -48,8 +56,12 @@ public final class Trainer {
     }
 
     private static func checkData(_ data: Dataset, against config: Config) throws {
-        let last = config.layers.count - 1, units = config.layers[last].units
+        let last = config.model.layers.count - 1, units = config.model.layers[last].units
         let classes = data.classNames
+        if let weights = config.model.loss.classWeights, weights.count != classes.count {
+            throw ConfigError(file: config.file, path: "model.class_weights",
+                              "\(weights.count) weights given, but the training data has \(classes.count) classes (\(classes.prefix(12).joined(separator: ", "))); give one weight per class in this order")
+        }
         switch config.task {
         case .classification where classes.count != units:
             throw ConfigError(file: config.file, path: "model.layers[\(last)].units",

@@ -21,7 +21,7 @@ import Testing
         #expect(c.epochs == 10 && c.batchSize == 32 && c.seed == 0)
         #expect(c.trainPath.hasSuffix("/train.csv") && c.trainPath.hasPrefix("/"))
         #expect(c.resolved["training"]?["batch_size"]?.number == 32)
-        #expect(c.layers.map(\.name) == ["dense_0", "dense_1"])
+        #expect(c.model.layers.map(\.name) == ["dense_0", "dense_1"])
         #expect(c.outputDirectory == "runs/c")
     }
 
@@ -29,9 +29,9 @@ import Testing
         let c = try load(Self.valid, overrides: ["optimizer.lr=0.5", "model.layers.0.units=64", "data.train.target=3",
                                                  "model.layers.1.activation=tanh", "training.epochs=2"])
         #expect(c.optimizer.learningRate == 0.5)
-        #expect(c.layers[0].units == 64)
+        #expect(c.model.layers[0].units == 64)
         #expect(c.target == .index(3))
-        #expect(c.layers[1].activation == .tanh)
+        #expect(c.model.layers[1].activation == .tanh)
         #expect(c.epochs == 2)
     }
 
