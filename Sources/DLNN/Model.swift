@@ -36,6 +36,9 @@ public struct ModelSpec: Sendable {
             }
             defined.append(layer.name)
         }
+        if let unused = spec.layers.dropLast().enumerated().first(where: { !used.contains($0.element.name) }) {
+            throw ModelError(path: "layers[\(unused.offset)]", message: "layer \"\(unused.element.name)\" feeds no later layer and is not the output; connect it with \"inputs\" or remove it")
+        }
     }
 }
 
