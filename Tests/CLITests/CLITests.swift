@@ -135,3 +135,71 @@ import Testing
         #expect(r.stderr.contains("epoch"))
     }
 }
+
+/// The published schema, checked by an independent implementation: every example config
+/// validates against `dltrain schema` (Python's jsonschema, draft 2020-12), and a bad one does not.
+@Suite struct SchemaValidationTests {
+    @Test func exampleConfigsValidateAgainstTheSchema() throws {
+        let schema = try CLITests().run(["schema"])
+        #expect(schema.status == 0)
+        let dir = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("dltrain-schema-\(UUID().uuidString.prefix(6))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let schemaPath = dir.appendingPathComponent("schema.json").path
+        try schema.stdout.write(toFile: schemaPath, atomically: true, encoding: .utf8)
+        let configs = try FileManager.default.contentsOfDirectory(atPath: CLITests.packageRoot.appendingPathComponent("configs").path)
+            .filter { $0.hasSuffix(".json") }.sorted()
+        #expect(configs.count >= 4)
+        let bad = dir.appendingPathComponent("bad.json").path
+        try #"{"data": {"train": {"path": "x.csv", "target": "y"}, "task": "regression"}, "model": {"layers": [{"units": 0}], "loss": "mse"}}"#
+            .write(toFile: bad, atomically: true, encoding: .utf8)
+        let script = """
+            import json, sys, jsonschema
+            schema = json.load(open(sys.argv[1]))
+            jsonschema.Draft202012Validator.check_schema(schema)
+            validator = jsonschema.Draft202012Validator(schema)
+            for path in sys.argv[2:-1]:
+                errors = list(validator.iter_errors(json.load(open(path))))
+                print(path, "valid" if not errors else "INVALID: " + "; ".join(e.message for e in errors))
+            print("bad config", "rejected" if list(validator.iter_errors(json.load(open(sys.argv[-1])))) else "ACCEPTED")
+            """
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", script, schemaPath] + configs.map { CLITests.packageRoot.appendingPathComponent("configs/\($0)").path } + [bad]
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let errors = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "python jsonschema failed (scripts/setup installs it): \(errors)")
+        let lines = text.split(separator: "\n")
+        #expect(lines.count == configs.count + 1)
+        for line in lines.dropLast() { #expect(line.hasSuffix(" valid"), "\(line)") }
+        #expect(lines.last == "bad config rejected")
+    }
+}
+
+/// The README's config reference is exactly what `scripts/config-reference` makes of
+/// `dltrain schema`, so the documentation cannot fall behind the parser.
+@Suite struct ReadmeReferenceTests {
+    @Test func readmeReferenceMatchesTheSchema() throws {
+        let schema = try CLITests().run(["schema"])
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", CLITests.packageRoot.appendingPathComponent("scripts/config-reference").path]
+        let input = Pipe(), output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        try process.run()
+        input.fileHandleForWriting.write(Data(schema.stdout.utf8))
+        try input.fileHandleForWriting.close()
+        let generated = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0 && generated.contains("| `model.layers[].activation` |"))
+        let readme = try String(contentsOf: CLITests.packageRoot.appendingPathComponent("README.md"), encoding: .utf8)
+        let start = try #require(readme.range(of: "<!-- config-reference:start -->\n")), end = try #require(readme.range(of: "<!-- config-reference:end -->"))
+        #expect(String(readme[start.upperBound..<end.lowerBound]) == generated,
+                "README's reference is stale: run `.build/debug/dltrain schema | scripts/config-reference` and paste it between the markers")
+    }
+}
