@@ -47,6 +47,7 @@ let package = Package(
         ),
         .testTarget(name: "DLCoreTests", dependencies: ["DLCore"]),
         .testTarget(name: "DLNNTests", dependencies: ["DLNN", "DLCore"]),
+        .testTarget(name: "DLDataTests", dependencies: ["DLData", "DLCore"]),
         .testTarget(name: "DLTrainTests", dependencies: ["DLTrain", "DLNN", "DLOptim", "DLData", "DLCore"]),
         .testTarget(name: "CLITests", dependencies: ["dltrain"]),
     ]

@@ -72,12 +72,9 @@ public final class Executor<T: Scalar>: @unchecked Sendable {
                 gradTotal += aligned(count)
             }
         }
-        activationSlab = .allocate(capacity: max(valueTotal, 1))
-        activationSlab.initialize(repeating: 0)
-        gradientSlab = .allocate(capacity: max(gradTotal, 1))
-        gradientSlab.initialize(repeating: 0)
-        let scratchBase = UnsafeMutableBufferPointer<T>.allocate(capacity: max(scratchTotal, 1))
-        scratchBase.initialize(repeating: 0)
+        activationSlab = .zeroed(max(valueTotal, 1))
+        gradientSlab = .zeroed(max(gradTotal, 1))
+        let scratchBase = UnsafeMutableBufferPointer<T>.zeroed(max(scratchTotal, 1))
         scratchSlab = scratchBase
         scratch = scratchOffsets.map { $0 >= 0 ? scratchBase.baseAddress! + $0 : nil }
 
@@ -265,4 +262,14 @@ public final class Executor<T: Scalar>: @unchecked Sendable {
     /// Element count of node `id` at the current batch size.
     @inline(__always) func count(_ id: NodeID) -> Int { graph.nodes[id.index].shape.count(rows: rows) }
     @inline(__always) func shape(_ id: NodeID) -> Shape { graph.nodes[id.index].shape }
+}
+
+extension UnsafeMutableBufferPointer where Element: Scalar {
+    /// A new buffer of zeros. Every ``Scalar`` is zero when all its bits are, so one memset
+    /// does it (a generic element-by-element fill would be far slower unspecialized).
+    static func zeroed(_ count: Int) -> UnsafeMutableBufferPointer<Element> {
+        let buffer = UnsafeMutableBufferPointer<Element>.allocate(capacity: count)
+        UnsafeMutableRawBufferPointer(buffer).initializeMemory(as: UInt8.self, repeating: 0)
+        return buffer
+    }
 }

@@ -151,10 +151,8 @@ public final class ParameterStore<T: Scalar>: @unchecked Sendable {
 
     public init(count: Int) {
         self.count = count
-        values = .allocate(capacity: max(count, 1))
-        gradients = .allocate(capacity: max(count, 1))
-        values.initialize(repeating: 0)
-        gradients.initialize(repeating: 0)
+        values = .zeroed(max(count, 1))
+        gradients = .zeroed(max(count, 1))
     }
 
     public convenience init(for graph: Graph) { self.init(count: graph.parameterCount) }
@@ -165,7 +163,7 @@ public final class ParameterStore<T: Scalar>: @unchecked Sendable {
     }
 
     public func zeroGradients() {
-        for i in 0..<count { gradients[i] = 0 }
+        UnsafeMutableRawBufferPointer(gradients).initializeMemory(as: UInt8.self, repeating: 0)
     }
 
     /// The values of parameter `spec` as a window into the slab.

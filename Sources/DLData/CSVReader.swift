@@ -1,114 +1,154 @@
 import Foundation
 
-/// Reads a delimited text file of numeric features and one target column.
+/// Reads a delimited text file of numeric features and target columns.
 ///
 /// Dialect: an optional header row; any one-byte delimiter; fields may be quoted with `"`
 /// (a doubled `""` inside is a quote); LF or CRLF line ends; blank lines are skipped.
-/// Features must be numbers; the target may hold numbers or class names.
-public struct CSVReader {
-    public enum TargetColumn: Sendable, Equatable {
-        case name(String)
-        case index(Int)
+/// Features must be numbers; an empty cell, `nan` or `inf` is a missing value, handled by
+/// the source's ``SourceSpec/MissingValues`` policy. Targets may be numbers or class names.
+public enum CSVReader {
+    public static func read(_ spec: SourceSpec, kind: TargetKind) throws -> Dataset {
+        let path = spec.path
+        let bytes = try readWhole(path)
+        return try bytes.withUnsafeBufferPointer { try parse($0, byteCount: bytes.count - 1, spec: spec, kind: kind) }
     }
 
-    public var delimiter: UInt8 = UInt8(ascii: ",")
-    public var hasHeader = true
-
-    public init(delimiter: UInt8 = UInt8(ascii: ","), hasHeader: Bool = true) {
-        self.delimiter = delimiter
-        self.hasHeader = hasHeader
-    }
-
-    /// Reads `path`. For `classification`, target values become class indices, classes
-    /// sorted numerically when every label is a number and by name otherwise.
-    public func read(_ path: String, target: TargetColumn, classification: Bool) throws -> Dataset {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            let exists = FileManager.default.fileExists(atPath: path)
-            throw DataError(file: path, exists ? "cannot read the file (permissions?)" : "no such file; check `data.train.path` (relative paths are relative to the config file)")
-        }
-        var bytes = [UInt8](data)
-        bytes.append(0)  // strtod stops at the terminator of the last field
-        return try bytes.withUnsafeBufferPointer { try parse($0, byteCount: data.count, path: path, target: target, classification: classification) }
-    }
-
-    private func parse(_ buffer: UnsafeBufferPointer<UInt8>, byteCount: Int, path: String, target: TargetColumn, classification: Bool) throws -> Dataset {
-        var lexer = Lexer(bytes: buffer, count: byteCount, delimiter: delimiter)
+    private static func parse(_ buffer: UnsafeBufferPointer<UInt8>, byteCount: Int, spec: SourceSpec, kind: TargetKind) throws -> Dataset {
+        let path = spec.path
+        var lexer = Lexer(bytes: buffer, count: byteCount, delimiter: spec.delimiter)
         var header: [String]? = nil
-        if hasHeader {
+        if spec.header {
             guard let first = lexer.nextRecord() else { throw DataError(file: path, "the file is empty; expected a header row and data rows") }
             header = try first.fields.map { try lexer.text(of: $0, path: path, line: first.line) }
         }
         var columnCount = header?.count
-        var targetIndex: Int? = nil
-        if let columns = columnCount { targetIndex = try resolve(target, header: header, columns: columns, path: path) }
+        var targetColumns: [Int] = []
+        var isTarget: [Bool] = []
+        func resolveTargets(columns: Int) throws {
+            targetColumns = try spec.target.map { try resolve($0, header: header, columns: columns, path: path) }
+            if let duplicate = targetColumns.first(where: { c in targetColumns.filter { $0 == c }.count > 1 }) {
+                throw DataError(file: path, "column \(duplicate) is named twice as a target")
+            }
+            guard targetColumns.count < columns else { throw DataError(file: path, "every column is a target; at least one feature column is needed") }
+            isTarget = (0..<columns).map { targetColumns.contains($0) }
+        }
+        if let columns = columnCount { try resolveTargets(columns: columns) }
+        // One column of class labels is read as text; one-hot columns and numeric targets as numbers.
+        let textTargets = kind != .numeric && spec.target.count == 1
 
         var features: [Float] = []
-        var targetTexts: [String] = []
+        features.reserveCapacity(byteCount / 2)
+        var targetTexts: [String] = [], targetNumbers: [Float] = [], lines: [Int] = []
         var rows = 0
         while let record = lexer.nextRecord() {
             if columnCount == nil {
                 columnCount = record.fields.count
-                targetIndex = try resolve(target, header: nil, columns: record.fields.count, path: path)
-                features.reserveCapacity(byteCount / 2)
+                try resolveTargets(columns: record.fields.count)
             }
             guard record.fields.count == columnCount! else {
-                throw DataError(file: path, line: record.line, "expected \(columnCount!) fields (as in \(hasHeader ? "the header" : "the first row")), found \(record.fields.count); check for a missing or extra delimiter")
+                throw DataError(file: path, line: record.line, "expected \(columnCount!) fields (as in \(spec.header ? "the header" : "the first row")), found \(record.fields.count); check for a missing or extra delimiter")
             }
+            let rowStart = features.count
+            var dropRow = false
             for (k, field) in record.fields.enumerated() {
-                if k == targetIndex! {
-                    targetTexts.append(try lexer.text(of: field, path: path, line: record.line))
+                func name() -> String { header.map { " (\"\($0[k])\")" } ?? "" }
+                if isTarget[k] {
+                    if textTargets {
+                        targetTexts.append(try lexer.text(of: field, path: path, line: record.line).trimmingCharacters(in: .whitespaces))
+                    } else {
+                        guard let value = lexer.number(field), value.isFinite else {
+                            let text = (try? lexer.text(of: field, path: path, line: record.line)) ?? "?"
+                            throw DataError(file: path, line: record.line, column: field.column, "target field \(k + 1)\(name()) is \"\(text)\"; a numeric target must be a finite number")
+                        }
+                        targetNumbers.append(value)
+                    }
                     continue
                 }
-                guard let value = lexer.number(field) else {
+                let value: Float
+                if lexer.isBlank(field) {
+                    value = .nan
+                } else if let number = lexer.number(field) {
+                    value = number
+                } else {
                     let text = (try? lexer.text(of: field, path: path, line: record.line)) ?? "?"
-                    let name = header.map { " (\"\($0[k])\")" } ?? ""
                     throw DataError(file: path, line: record.line, column: field.column,
-                                    "field \(k + 1)\(name) is \"\(text)\", which is not a number; features must be numeric")
+                                    "field \(k + 1)\(name()) is \"\(text)\", which is not a number; features must be numeric")
                 }
-                features.append(value)
+                if !value.isFinite {
+                    switch spec.missing {
+                    case .error:
+                        let text = (try? lexer.text(of: field, path: path, line: record.line)) ?? ""
+                        throw DataError(file: path, line: record.line, column: field.column,
+                                        "field \(k + 1)\(name()) is \(text.isEmpty ? "empty" : "\"\(text)\"") (a missing or infinite value); set the source's \"nan\" to \"drop\" (skip such rows) or \"mean\" (fill with the training mean)")
+                    case .drop: dropRow = true
+                    case .mean: break
+                    }
+                }
+                features.append(value.isFinite ? value : .nan)
             }
+            if dropRow {
+                features.removeSubrange(rowStart...)
+                if textTargets { targetTexts.removeLast(targetColumns.count) } else { targetNumbers.removeLast(targetColumns.count) }
+                continue
+            }
+            lines.append(record.line)
             rows += 1
         }
-        guard rows > 0 else { throw DataError(file: path, "no data rows; expected at least one row after \(hasHeader ? "the header" : "the start")") }
+        guard rows > 0 else { throw DataError(file: path, "no data rows; expected at least one row after \(spec.header ? "the header" : "the start")\(spec.missing == .drop ? " (rows with missing values were dropped)" : "")") }
 
-        let names = header.map { h in h.enumerated().filter { $0.offset != targetIndex! }.map(\.element) }
-            ?? (0..<(columnCount! - 1)).map { "x\($0)" }
-        let (targets, classNames) = try encodeTargets(targetTexts, classification: classification, path: path, column: header?[targetIndex!] ?? "column \(targetIndex!)")
-        return Dataset(features: features, rows: rows, columns: columnCount! - 1, featureNames: names, targets: targets, classNames: classNames)
+        let names = (0..<columnCount!).filter { !isTarget[$0] }.map { header?[$0] ?? "x\($0)" }
+        let targetNames = targetColumns.map { header?[$0] ?? "column \($0)" }
+        let columns = columnCount! - targetColumns.count
+        guard !targetColumns.isEmpty else {
+            return Dataset(features: features, rows: rows, columns: columns, featureNames: names, targets: [], targetWidth: 0,
+                           targetNames: [], classNames: [], origins: lines)
+        }
+        let encoded = try LabelEncoder.encode(kind: kind, texts: textTargets ? targetTexts : nil, numbers: targetNumbers,
+                                              width: targetColumns.count, names: targetNames, path: path, origins: lines, originIsLine: true)
+        return Dataset(features: features, rows: rows, columns: columns, featureNames: names, targets: encoded.targets,
+                       targetWidth: encoded.width, targetNames: targetNames, classNames: encoded.classes, origins: lines)
     }
 
-    private func resolve(_ target: TargetColumn, header: [String]?, columns: Int, path: String) throws -> Int {
-        switch target {
+    /// The file's bytes plus a terminating 0 (where strtod stops after the last field),
+    /// read straight into one buffer.
+    static func readWhole(_ path: String) throws -> [UInt8] {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw DataError(file: path, "no such file; check the path (relative paths are relative to the config file)")
+        }
+        let descriptor = open(path, O_RDONLY)
+        guard !isDirectory.boolValue, descriptor >= 0 else { throw DataError(file: path, "cannot read the file (a directory, or permissions?)") }
+        defer { close(descriptor) }
+        var status = stat()
+        fstat(descriptor, &status)
+        let size = Int(status.st_size)
+        var failed = false
+        let bytes = [UInt8](unsafeUninitializedCapacity: size + 1) { buffer, initialized in
+            var done = 0
+            while done < size {
+                let n = Glibc.read(descriptor, buffer.baseAddress! + done, size - done)
+                if n <= 0 { failed = n < 0; break }
+                done += n
+            }
+            buffer[done] = 0
+            initialized = done + 1
+        }
+        guard !failed else { throw DataError(file: path, "reading failed: \(String(cString: strerror(errno)))") }
+        return bytes
+    }
+
+    private static func resolve(_ column: SourceSpec.Column, header: [String]?, columns: Int, path: String) throws -> Int {
+        switch column {
         case .index(let i):
             guard i >= 0 && i < columns else { throw DataError(file: path, "target column index \(i) is outside 0..<\(columns)") }
             return i
         case .name(let name):
-            guard let header else { throw DataError(file: path, "target column \"\(name)\" is named, but the file has no header; give its 0-based index instead") }
+            guard let header else { throw DataError(file: path, "target column \"\(name)\" is named, but the source has no header (\"header\": false); give its 0-based index instead") }
             guard let i = header.firstIndex(of: name) else {
                 throw DataError(file: path, line: 1, "no column named \"\(name)\"; the columns are \(header.joined(separator: ", "))")
             }
             return i
         }
-    }
-
-    private func encodeTargets(_ texts: [String], classification: Bool, path: String, column: String) throws -> ([Float], [String]) {
-        let numbers = texts.map { Double($0.trimmingCharacters(in: .whitespaces)) }
-        if !classification {
-            return (try numbers.enumerated().map { k, v in
-                guard let v else { throw DataError(file: path, "target \(column) of data row \(k + 1) is \"\(texts[k])\", which is not a number; a regression target must be numeric") }
-                return Float(v)
-            }, [])
-        }
-        let names: [String]
-        if numbers.allSatisfy({ $0 != nil }) {
-            let values = Set(numbers.map { $0! }).sorted()
-            names = values.map { $0 == $0.rounded() && Swift.abs($0) < 1e15 ? String(Int($0)) : String($0) }
-            let index = Dictionary(uniqueKeysWithValues: values.enumerated().map { ($1, Float($0)) })
-            return (numbers.map { index[$0!]! }, names)
-        }
-        names = Set(texts).sorted()
-        let index = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, Float($0)) })
-        return (texts.map { index[$0]! }, names)
     }
 }
 
@@ -189,6 +229,56 @@ private struct Lexer {
         return field.quoted ? raw.replacingOccurrences(of: "\"\"", with: "\"") : raw
     }
 
+    static let powersOfTen: [Double] = (0...22).map { Double("1e\($0)")! }
+
+    /// Clinger's fast path: `[-]digits[.digits][e[±]digits]` with at most 15 significant
+    /// digits and a decimal exponent within ±22 is an exact double divided or multiplied by
+    /// an exact power of ten, so one rounding gives the correctly rounded value. Anything
+    /// else returns nil for strtod.
+    @inline(__always)
+    static func decimal(_ b: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> Float? {
+        var i = start, negative = false
+        if b[i] == UInt8(ascii: "-") { negative = true; i += 1 } else if b[i] == UInt8(ascii: "+") { i += 1 }
+        var mantissa: UInt64 = 0, digits = 0, scale = 0, sawDigit = false
+        while i < end, b[i] &- 48 < 10 {
+            if mantissa != 0 || b[i] != 48 { digits += 1 }
+            mantissa = mantissa &* 10 &+ UInt64(b[i] &- 48)
+            sawDigit = true
+            i += 1
+        }
+        if i < end && b[i] == UInt8(ascii: ".") {
+            i += 1
+            while i < end, b[i] &- 48 < 10 {
+                if mantissa != 0 || b[i] != 48 { digits += 1 }
+                mantissa = mantissa &* 10 &+ UInt64(b[i] &- 48)
+                scale -= 1
+                sawDigit = true
+                i += 1
+            }
+        }
+        guard sawDigit, digits <= 15 else { return nil }
+        if i < end && (b[i] == UInt8(ascii: "e") || b[i] == UInt8(ascii: "E")) {
+            i += 1
+            var exponentNegative = false, exponent = 0, exponentDigits = 0
+            if i < end && (b[i] == UInt8(ascii: "-") || b[i] == UInt8(ascii: "+")) { exponentNegative = b[i] == UInt8(ascii: "-"); i += 1 }
+            while i < end, b[i] &- 48 < 10, exponentDigits < 4 { exponent = exponent * 10 + Int(b[i] &- 48); exponentDigits += 1; i += 1 }
+            guard exponentDigits > 0 else { return nil }
+            scale += exponentNegative ? -exponent : exponent
+        }
+        guard i == end, scale >= -22, scale <= 22 else { return nil }
+        var value = Double(mantissa)
+        value = scale < 0 ? value / powersOfTen[-scale] : value * powersOfTen[scale]
+        return Float(negative ? -value : value)
+    }
+
+    /// Whether the field is empty or only spaces.
+    func isBlank(_ field: Field) -> Bool {
+        var start = field.start, end = field.end
+        if field.quoted { start += 1; end -= 1 }
+        while start < end && (bytes[start] == 32 || bytes[start] == 9) { start += 1 }
+        return start >= end
+    }
+
     /// The field as a number, or nil when it is not exactly one number (surrounding spaces allowed).
     func number(_ field: Field) -> Float? {
         var start = field.start, end = field.end
@@ -196,6 +286,7 @@ private struct Lexer {
         while start < end && (bytes[start] == 32 || bytes[start] == 9) { start += 1 }
         while end > start && (bytes[end - 1] == 32 || bytes[end - 1] == 9) { end -= 1 }
         guard start < end else { return nil }
+        if let fast = Lexer.decimal(bytes, start, end) { return fast }
         let first = UnsafeRawPointer(bytes.baseAddress! + start).assumingMemoryBound(to: CChar.self)
         var stop: UnsafeMutablePointer<CChar>? = nil
         let value = strtod(first, &stop)

@@ -1,8 +1,29 @@
 import CHDF5Shim
+import Foundation
 
-/// A minimal float32 HDF5 file through libhdf5's C API; grows with the data sources and
-/// checkpoints. Errors are reported by dltrain itself, never printed by the library.
+/// An HDF5 file through libhdf5's C API: numeric datasets of any rank, read as float32 or
+/// float64 whatever their stored element type (libhdf5 converts), whole or by row ranges
+/// (hyperslabs, for streaming); typed, chunked and compressed writes; string attributes.
+/// Errors are reported by dltrain itself, never printed by the library.
 public final class HDF5File {
+    /// Stored element types dltrain can write (reading takes any numeric type).
+    public enum ElementType: String, Sendable, CaseIterable {
+        case float32, float64, int8, int16, int32, int64, uint8, uint16
+
+        var fileType: hid_t {
+            switch self {
+            case .float32: dl_h5t_native_float()
+            case .float64: dl_h5t_native_double()
+            case .int8: dl_h5t_native_int8()
+            case .int16: dl_h5t_native_int16()
+            case .int32: dl_h5t_native_int32()
+            case .int64: dl_h5t_native_int64()
+            case .uint8: dl_h5t_native_uint8()
+            case .uint16: dl_h5t_native_uint16()
+            }
+        }
+    }
+
     public let path: String
     private let id: hid_t
 
@@ -26,45 +47,156 @@ public final class HDF5File {
         return HDF5File(path: path, id: id)
     }
 
+    /// Opens `path` read-only.
     public static func open(_ path: String) throws -> HDF5File {
         dl_h5_silence_errors()
-        guard H5Fis_hdf5(path) > 0 else { throw DataError(file: path, "not an HDF5 file (or it does not exist)") }
+        guard FileManager.default.fileExists(atPath: path) else { throw DataError(file: path, "no such file; check the path (relative paths are relative to the config file)") }
+        guard H5Fis_hdf5(path) > 0 else { throw DataError(file: path, "not an HDF5 file (its signature is missing or it is truncated)") }
         let id = H5Fopen(path, dl_h5f_acc_rdonly(), dl_h5p_default())
-        guard id >= 0 else { throw DataError(file: path, "cannot open the HDF5 file") }
+        guard id >= 0 else { throw DataError(file: path, "cannot open the HDF5 file (truncated or damaged?)") }
         return HDF5File(path: path, id: id)
     }
 
     deinit { H5Fclose(id) }
 
-    public func write(_ name: String, shape: [Int], values: [Float]) throws {
-        precondition(shape.reduce(1, *) == values.count)
-        var dims = shape.map { hsize_t($0) }
-        let space = H5Screate_simple(Int32(dims.count), &dims, nil)
-        defer { H5Sclose(space) }
-        let dataset = H5Dcreate2(id, name, dl_h5t_native_float(), space, dl_h5p_default(), dl_h5p_default(), dl_h5p_default())
-        guard dataset >= 0 else { throw DataError(file: path, "cannot create dataset \(name)") }
-        defer { H5Dclose(dataset) }
-        guard H5Dwrite(dataset, dl_h5t_native_float(), dl_h5s_all(), dl_h5s_all(), dl_h5p_default(), values) >= 0 else {
-            throw DataError(file: path, "cannot write dataset \(name)")
-        }
+    /// Flushes everything written so far to the operating system.
+    public func flush() { H5Fflush(id, H5F_SCOPE_GLOBAL) }
+
+    /// Every dataset's path, sorted (`X`, `train/X`...; no leading slash).
+    public var datasetNames: [String] {
+        let needed = dl_h5_list_datasets(id, nil, 0)
+        guard needed > 0 else { return [] }
+        var buffer = [CChar](repeating: 0, count: needed + 1)
+        _ = dl_h5_list_datasets(id, &buffer, buffer.count)
+        let bytes = buffer.prefix(needed).map { UInt8(bitPattern: $0) }
+        return String(decoding: bytes, as: UTF8.self).split(separator: "\n").map(String.init).sorted()
     }
 
-    /// Reads dataset `name` as float32 (libhdf5 converts other numeric types).
-    public func read(_ name: String) throws -> (shape: [Int], values: [Float]) {
-        guard H5Lexists(id, name, dl_h5p_default()) > 0 else { throw DataError(file: path, "no dataset \(name)") }
+    public func contains(_ name: String) -> Bool {
+        // H5Lexists needs each parent group to exist; walk the path so a missing group is "no".
+        var prefix = ""
+        for part in name.split(separator: "/") {
+            prefix += (prefix.isEmpty ? "" : "/") + part
+            guard H5Lexists(id, prefix, dl_h5p_default()) > 0 else { return false }
+        }
+        return !prefix.isEmpty
+    }
+
+    private func openDataset(_ name: String) throws -> hid_t {
+        guard contains(name) else {
+            let names = datasetNames
+            throw DataError(file: path, "no dataset \"\(name)\"; the file has \(names.isEmpty ? "no datasets" : names.map { "\"\($0)\"" }.joined(separator: ", "))")
+        }
         let dataset = H5Dopen2(id, name, dl_h5p_default())
-        guard dataset >= 0 else { throw DataError(file: path, "cannot open dataset \(name)") }
+        guard dataset >= 0 else { throw DataError(file: path, "\"\(name)\" is not a dataset") }
+        return dataset
+    }
+
+    /// The dimensions of dataset `name`.
+    public func shape(of name: String) throws -> [Int] {
+        let dataset = try openDataset(name)
         defer { H5Dclose(dataset) }
         let space = H5Dget_space(dataset)
         defer { H5Sclose(space) }
         let rank = Int(H5Sget_simple_extent_ndims(space))
+        guard rank >= 0 else { throw DataError(file: path, "cannot read the shape of \"\(name)\"") }
         var dims = [hsize_t](repeating: 0, count: max(rank, 1))
         H5Sget_simple_extent_dims(space, &dims, nil)
-        let shape = dims.prefix(rank).map { Int($0) }
-        var values = [Float](repeating: 0, count: shape.reduce(1, *))
-        guard H5Dread(dataset, dl_h5t_native_float(), dl_h5s_all(), dl_h5s_all(), dl_h5p_default(), &values) >= 0 else {
-            throw DataError(file: path, "cannot read dataset \(name) as float32")
-        }
+        return dims.prefix(rank).map { Int($0) }
+    }
+
+    /// Whether dataset `name` holds numbers (integers or floats), the only kind dltrain reads.
+    public func isNumeric(_ name: String) throws -> Bool {
+        let dataset = try openDataset(name)
+        defer { H5Dclose(dataset) }
+        let type = H5Dget_type(dataset)
+        defer { H5Tclose(type) }
+        let typeClass = H5Tget_class(type)
+        return typeClass == H5T_INTEGER || typeClass == H5T_FLOAT
+    }
+
+    /// Reads dataset `name` whole, converted to `T` (Float or Double).
+    public func read<T: HDF5Readable>(_ name: String, as: T.Type = Float.self) throws -> (shape: [Int], values: [T]) {
+        let shape = try self.shape(of: name)
+        var values = [T](repeating: 0, count: shape.reduce(1, *))
+        try values.withUnsafeMutableBufferPointer { try readRows(name, start: 0, count: shape.first ?? 1, into: $0.baseAddress!) }
         return (shape, values)
     }
+
+    /// Reads rows `start..<start+count` of dataset `name` (along its first dimension) into
+    /// `buffer`, converted to `T`: a hyperslab read, so only those rows are loaded.
+    public func readRows<T: HDF5Readable>(_ name: String, start: Int, count: Int, into buffer: UnsafeMutablePointer<T>) throws {
+        try T.checkNumeric(self, name)
+        let dataset = try openDataset(name)
+        defer { H5Dclose(dataset) }
+        let fileSpace = H5Dget_space(dataset)
+        defer { H5Sclose(fileSpace) }
+        let rank = Int(H5Sget_simple_extent_ndims(fileSpace))
+        var dims = [hsize_t](repeating: 0, count: max(rank, 1))
+        H5Sget_simple_extent_dims(fileSpace, &dims, nil)
+        if rank == 0 {
+            guard H5Dread(dataset, T.memoryType, dl_h5s_all(), dl_h5s_all(), dl_h5p_default(), buffer) >= 0 else {
+                throw DataError(file: path, "cannot read dataset \"\(name)\"")
+            }
+            return
+        }
+        guard start >= 0, count >= 0, start + count <= Int(dims[0]) else {
+            throw DataError(file: path, "rows \(start)..<\(start + count) are outside the \(dims[0]) rows of \"\(name)\"")
+        }
+        if count == 0 { return }
+        var offset = [hsize_t](repeating: 0, count: rank), size = dims
+        offset[0] = hsize_t(start)
+        size[0] = hsize_t(count)
+        H5Sselect_hyperslab(fileSpace, H5S_SELECT_SET, &offset, nil, &size, nil)
+        let memorySpace = H5Screate_simple(Int32(rank), &size, nil)
+        defer { H5Sclose(memorySpace) }
+        guard H5Dread(dataset, T.memoryType, memorySpace, fileSpace, dl_h5p_default(), buffer) >= 0 else {
+            throw DataError(file: path, "cannot read rows \(start)..<\(start + count) of \"\(name)\" (damaged file, or an unsupported filter?)")
+        }
+    }
+
+    /// Writes `values` (row-major, `shape`) as dataset `name`, stored as `type`; parent groups
+    /// are created as needed. `chunkRows` stores it in chunks of that many rows, and
+    /// `compression` (1-9) deflates each chunk.
+    public func write<T: HDF5Readable>(_ name: String, shape: [Int], values: [T], type: ElementType = .float32,
+                                       chunkRows: Int? = nil, compression: Int? = nil) throws {
+        precondition(shape.reduce(1, *) == values.count, "\(values.count) values for shape \(shape)")
+        var dims = shape.map { hsize_t($0) }
+        let space = H5Screate_simple(Int32(dims.count), &dims, nil)
+        defer { H5Sclose(space) }
+        let linkProperties = H5Pcreate(dl_h5p_link_create())
+        defer { H5Pclose(linkProperties) }
+        H5Pset_create_intermediate_group(linkProperties, 1)
+        let creation = H5Pcreate(dl_h5p_dataset_create())
+        defer { H5Pclose(creation) }
+        if let chunkRows, !shape.isEmpty {
+            var chunk = dims
+            chunk[0] = hsize_t(max(1, min(chunkRows, shape[0])))
+            H5Pset_chunk(creation, Int32(chunk.count), &chunk)
+            if let compression { H5Pset_deflate(creation, UInt32(compression)) }
+        }
+        let dataset = H5Dcreate2(id, name, type.fileType, space, linkProperties, creation, dl_h5p_default())
+        guard dataset >= 0 else { throw DataError(file: path, "cannot create dataset \"\(name)\" (does it exist already?)") }
+        defer { H5Dclose(dataset) }
+        let status = values.withUnsafeBytes { H5Dwrite(dataset, T.memoryType, dl_h5s_all(), dl_h5s_all(), dl_h5p_default(), $0.baseAddress) }
+        guard status >= 0 else {
+            throw DataError(file: path, "cannot write dataset \"\(name)\" (disk full?)")
+        }
+    }
 }
+
+/// Element types dltrain reads HDF5 data into.
+public protocol HDF5Readable: Numeric {
+    static var memoryType: hid_t { get }
+}
+
+extension HDF5Readable {
+    static func checkNumeric(_ file: HDF5File, _ name: String) throws {
+        guard try file.isNumeric(name) else {
+            throw DataError(file: file.path, "dataset \"\(name)\" does not hold numbers (strings or compound records?); features and targets must be numeric")
+        }
+    }
+}
+
+extension Float: HDF5Readable { public static var memoryType: hid_t { dl_h5t_native_float() } }
+extension Double: HDF5Readable { public static var memoryType: hid_t { dl_h5t_native_double() } }

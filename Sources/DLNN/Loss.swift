@@ -2,10 +2,11 @@ import DLCore
 
 /// Training objectives, each a scalar node: the mean over the batch.
 public enum Loss: String, Sendable, CaseIterable {
-    /// Softmax cross-entropy on logits (N, C) with class indices (N):
-    /// `−log softmax(z)[y]`, log-softmax max-subtracted (log-sum-exp) for stability. With
-    /// label smoothing ε the target is `(1 − ε) onehot + ε/C`; with class weights w the
-    /// mean is weighted, `Σ w_y l / Σ w_y` (PyTorch's convention).
+    /// Softmax cross-entropy on logits (N, C) against target distributions t (N, C), one-hot
+    /// rows for plain labels: `−Σ_c t_c log softmax(z)_c`, log-softmax max-subtracted
+    /// (log-sum-exp) for stability. With label smoothing ε the target is `(1 − ε) t + ε/C`;
+    /// with class weights w the mean is weighted, `Σ (w·t) l / Σ (w·t)` (PyTorch's convention
+    /// for one-hot t). Soft rows are what mixup produces.
     case crossEntropy = "cross_entropy"
     /// Sigmoid cross-entropy from one logit per row (N, 1), 0/1 targets:
     /// `softplus(z) − z y`, which never takes the log of a rounded-off probability.
@@ -24,8 +25,11 @@ public enum Loss: String, Sendable, CaseIterable {
     /// ½ log 2π dropped).
     case gaussianNLL = "gaussian_nll"
 
-    /// Whether targets are class indices (one per row) rather than values per output.
-    public var takesClassIndices: Bool { self == .crossEntropy || self == .hinge }
+    /// Whether targets are class indices (one per row) rather than a row per output.
+    public var takesClassIndices: Bool { self == .hinge }
+
+    /// Whether the task's targets are classes (as index or one-hot).
+    public var isClassification: Bool { self == .crossEntropy || self == .hinge }
 
     /// Output units per target column: two for gaussian_nll (mean and scale).
     public var outputsPerTarget: Int { self == .gaussianNLL ? 2 : 1 }
@@ -51,14 +55,14 @@ public struct LossSpec: Sendable {
         switch kind {
         case .crossEntropy:
             let logp = try g.logSoftmax(z)
-            var perRow = try g.neg(try g.pick(logp, y))  // (N)
+            var perRow = try g.neg(try g.sum(try g.mul(logp, y), axis: 1))  // (N)
             if labelSmoothing > 0 {
                 let uniform = try g.neg(try g.mean(logp, axis: 1))
                 perRow = try g.add(try g.mul(perRow, g.constant(1 - labelSmoothing)), try g.mul(uniform, g.constant(labelSmoothing)))
             }
             guard let weights = classWeights else { return try g.mean(perRow) }
             let table = g.constant(try Tensor<Double>(shape: [weights.count, 1], scalars: weights), name: "class_weights")
-            let w = try g.reshape(try g.gatherRows(table, y), [Shape.batch])
+            let w = try g.reshape(try g.matmul(y, table), [Shape.batch])  // w·t per row
             return try g.div(try g.sum(try g.mul(w, perRow)), try g.sum(w))
         case .binaryCrossEntropy:
             return try g.mean(try g.sub(try g.unary(.softplus, z), try g.mul(z, y)))

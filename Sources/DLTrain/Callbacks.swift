@@ -1,11 +1,14 @@
-/// What one epoch produced. Accuracy is present for classification and binary tasks.
+/// What one epoch produced: the trainer's ``Trainer/metricColumns`` by name
+/// (`train_loss`, `val_loss`, `train_accuracy`, `val_accuracy`, `val_mse`, `val_mae`).
 public struct EpochRecord: Sendable {
     public var epoch: Int
-    public var trainLoss: Double
-    public var trainAccuracy: Double?
+    public var metrics: [String: Double]
     public var learningRate: Double
     /// Wall time of this epoch.
     public var seconds: Double
+
+    public var trainLoss: Double { metrics["train_loss"]! }
+    public var trainAccuracy: Double? { metrics["train_accuracy"] }
 }
 
 /// Hooks into the training loop. Every method has a no-op default, so a callback

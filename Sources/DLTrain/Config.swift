@@ -20,13 +20,29 @@ public struct Config: Sendable {
     /// The config file, as given; relative data paths resolve against its directory.
     public var file: String
     public var seed: UInt64
-    public var trainPath: String
-    public var target: CSVReader.TargetColumn
+    /// Where data comes from, how it is split, preprocessed and augmented.
+    public struct DataSettings: Sendable {
+        public enum Holdout: Sendable, Equatable {
+            case file(SourceSpec)
+            case split(fraction: Double, stratify: Bool)
+        }
+        public var train: SourceSpec
+        public var validation: Holdout?
+        public var test: Holdout?
+        public var classes: [String]?
+        public var preprocess: PreprocessSpec
+        public var augment: AugmentSpec
+        public var memoryLimitMB: Int?
+    }
+
+    public var data: DataSettings
     public var task: Task
     public var model: ModelSpec
     public var optimizer: OptimizerSettings
     public var epochs: Int
     public var batchSize: Int
+    public var dropLast: Bool
+    public var prefetch: Bool
     public var outputDirectory: String
 
     /// Reads, overrides (`KEY=VALUE` by dotted path), validates and types `file`.
@@ -51,12 +67,8 @@ public struct Config: Sendable {
         self.file = file
         let r = resolved
         seed = UInt64(r["seed"]!.number!)
-        let data = r["data"]!, train = data["train"]!
-        let base = URL(fileURLWithPath: file).deletingLastPathComponent()
-        let path = train["path"]!.string!
-        trainPath = path.hasPrefix("/") ? path : base.appendingPathComponent(path).standardizedFileURL.path
-        target = train["target"]!.string.map { .name($0) } ?? .index(Int(train["target"]!.number!))
-        task = Task(rawValue: data["task"]!.string!)!
+        task = Task(rawValue: r["data"]!["task"]!.string!)!
+        data = Config.dataSettings(r["data"]!, task: task, base: URL(fileURLWithPath: file).deletingLastPathComponent())
 
         model = Config.modelSpec(r["model"]!)
         let o = r["optimizer"]!, betas = o["betas"]!.items!.map { $0.number! }
@@ -64,11 +76,61 @@ public struct Config: Sendable {
                                       nesterov: o["nesterov"]!.bool!, betas: (betas[0], betas[1]), epsilon: o["eps"]!.number!)
         epochs = Int(r["training"]!["epochs"]!.number!)
         batchSize = Int(r["training"]!["batch_size"]!.number!)
+        dropLast = r["training"]!["drop_last"]!.bool!
+        prefetch = r["training"]!["prefetch"]!.bool!
         let stem = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
         outputDirectory = r["output"]!["dir"]?.string ?? "runs/\(stem)"
         self.resolved = r
 
         try checkContradictions(raw: raw)
+    }
+
+    static func dataSettings(_ d: JSON, task: Task, base: URL) -> DataSettings {
+        func columns(_ target: JSON?) -> [SourceSpec.Column] {
+            guard let target else { return [] }
+            let items = target.items ?? [target]
+            return items.map { $0.string.map { .name($0) } ?? .index(Int($0.number!)) }
+        }
+        func source(_ s: JSON, inheriting train: SourceSpec?) -> SourceSpec {
+            let path = s["path"]!.string!
+            var spec = SourceSpec(path: path.hasPrefix("/") ? path : base.appendingPathComponent(path).standardizedFileURL.path,
+                                  target: s["target"] != nil ? columns(s["target"]) : train?.target ?? [],
+                                  features: s["features"]?.string ?? train?.features)
+            spec.header = s["header"]!.bool!
+            spec.delimiter = s["delimiter"]!.string!.utf8.first ?? UInt8(ascii: ",")
+            spec.missing = SourceSpec.MissingValues(rawValue: s["nan"]!.string!)!
+            return spec
+        }
+        let train = source(d["train"]!, inheriting: nil)
+        func holdout(_ h: JSON?) -> DataSettings.Holdout? {
+            guard let h else { return nil }
+            if let fraction = h["split"]?.number { return .split(fraction: fraction, stratify: h["stratify"]!.bool!) }
+            return .file(source(h, inheriting: train))
+        }
+        let p = d["preprocess"]!
+        var preprocess = PreprocessSpec()
+        if p["standardize"]!.bool! { preprocess.scaling = .standardize }
+        if p["minmax"]!.bool! { preprocess.scaling = .minmax }
+        if p["center"]!.bool! { preprocess.scaling = .center }
+        preprocess.pcaComponents = p["pca"]?["components"].map { Int($0.number!) }
+        preprocess.pcaVariance = p["pca"]?["variance"]?.number
+        preprocess.whiten = p["whiten"]!.bool!
+        preprocess.standardizeTargets = p["standardize_targets"]?.bool ?? (task == .regression)
+        let a = d["augment"]!
+        var augment = AugmentSpec()
+        augment.noise = a["noise"]!.number!
+        augment.mixup = a["mixup"]!.number!
+        if let i = a["image"] {
+            var image = ImageAugment(shape: i["shape"]!.items!.map { Int($0.number!) })
+            image.flip = i["flip"]!.bool!
+            image.translate = Int(i["translate"]!.number!)
+            image.rotate = i["rotate"]!.number!
+            image.scale = i["scale"]!.number!
+            augment.image = image
+        }
+        return DataSettings(train: train, validation: holdout(d["validation"]), test: holdout(d["test"]),
+                            classes: d["classes"]?.items?.map { $0.string! }, preprocess: preprocess, augment: augment,
+                            memoryLimitMB: d["memory_limit_mb"].map { Int($0.number!) })
     }
 
     static func modelSpec(_ m: JSON) -> ModelSpec {
@@ -137,16 +199,26 @@ public struct Config: Sendable {
             throw error(at: "model.loss", "\"\(loss.rawValue)\" does not fit data.task \"\(task.rawValue)\"; use \(allowed.map { "\"\($0.rawValue)\"" }.joined(separator: " or "))", in: raw)
         }
         let last = model.layers.count - 1, outputs = model.layers[last].units
+        let targets = data.train.target.count
+        if task != .regression && targets > 1 && task == .binary {
+            throw error(at: "data.train.target", "a binary target is one column of two labels, but \(targets) columns are named", in: raw)
+        }
         let needed: Int? = switch loss {
         case .binaryCrossEntropy: 1
-        case .mse, .mae, .huber: 1
-        case .gaussianNLL: 2
-        default: nil
+        case .mse, .mae, .huber: targets
+        case .gaussianNLL: 2 * targets
+        default: task == .classification && targets > 1 ? targets : nil
         }
         if let needed, outputs != needed {
-            let why = loss == .gaussianNLL ? "a mean and a scale for the one target column" : loss == .binaryCrossEntropy ? "one logit per row" : "one output for the one target column"
+            let why = switch loss {
+            case .gaussianNLL: "a mean and a scale per target column"
+            case .binaryCrossEntropy: "one logit per row"
+            case .crossEntropy, .hinge: "one per one-hot target column"
+            default: "one per target column"
+            }
             throw error(at: "model.layers[\(last)].units", "\(loss.rawValue) needs \(needed) output unit\(needed == 1 ? "" : "s") (\(why)), but the last layer has \(outputs)", in: raw)
         }
+        try checkDataContradictions(raw: raw)
         let m = raw["model"]
         if loss != .crossEntropy {
             for key in ["label_smoothing", "class_weights"] where m?[key] != nil {
@@ -187,6 +259,62 @@ public struct Config: Sendable {
         }
         if optimizer.nesterov && optimizer.momentum == 0 {
             throw error(at: "optimizer.nesterov", "Nesterov momentum needs optimizer.momentum > 0", in: raw)
+        }
+    }
+}
+
+extension Config {
+    private func checkDataContradictions(raw: JSON) throws {
+        let d = raw["data"]
+        let p = d?["preprocess"]
+        let scalings = ["standardize", "minmax", "center"].filter { p?[$0]?.bool == true }
+        if scalings.count > 1 {
+            throw error(at: "data.preprocess.\(scalings[1])", "\(scalings.joined(separator: " and ")) are alternatives; choose one scaling", in: raw)
+        }
+        if let pca = p?["pca"], (pca["components"] == nil) == (pca["variance"] == nil) {
+            throw error(at: "data.preprocess.pca", "give exactly one of \"components\" (a count) or \"variance\" (a fraction to keep)", in: raw)
+        }
+        if data.preprocess.whiten && !data.preprocess.usesPCA {
+            throw error(at: "data.preprocess.whiten", "whitening divides principal components; add \"pca\": {\"variance\": 0.99} (or a component count)", in: raw)
+        }
+        if task != .regression && p?["standardize_targets"]?.bool == true {
+            throw error(at: "data.preprocess.standardize_targets", "only regression targets are standardized; data.task is \"\(task.rawValue)\"", in: raw)
+        }
+        if data.augment.mixup > 0 && model.loss.kind == .hinge {
+            throw error(at: "data.augment.mixup", "mixup blends targets, which the hinge loss cannot take; use cross_entropy", in: raw)
+        }
+        for (name, holdout) in [("validation", data.validation), ("test", data.test)] {
+            if case .split(_, true)? = holdout, task == .regression {
+                throw error(at: "data.\(name).stratify", "stratifying needs classes; data.task is \"regression\"", in: raw)
+            }
+        }
+        if case .split(let v, _)? = data.validation, case .split(let t, _)? = data.test, v + t >= 1 {
+            throw error(at: "data.test.split", "validation (\(v)) and test (\(t)) splits together take the whole training file; leave some for training", in: raw)
+        }
+        for (key, source) in [("train", d?["train"]), ("validation", d?["validation"]), ("test", d?["test"])] {
+            if let delimiter = source?["delimiter"]?.string, delimiter.utf8.count != 1 {
+                throw error(at: "data.\(key).delimiter", "found \"\(delimiter)\"; expected a single one-byte character such as \",\", \";\" or a tab", in: raw)
+            }
+            if let path = source?["path"]?.string, path.lowercased().hasSuffix(".h5") || path.lowercased().hasSuffix(".hdf5") {
+                if key == "train" && source?["features"] == nil {
+                    throw error(at: "data.train", "an HDF5 source names its datasets: add \"features\" (and \"target\")", in: raw)
+                }
+                if source?["target"]?.items != nil {
+                    throw error(at: "data.\(key).target", "an HDF5 target is one dataset name; several target columns go in one (N, T) dataset", in: raw)
+                }
+            }
+        }
+        if let classes = data.classes, Set(classes).count != classes.count {
+            throw error(at: "data.classes", "a class is listed twice", in: raw)
+        }
+        if task == .regression && data.classes != nil {
+            throw error(at: "data.classes", "classes apply to classification and binary tasks; data.task is \"regression\"", in: raw)
+        }
+        if let classes = data.classes, task == .classification, let units = model.layers.last?.units, units != classes.count {
+            throw error(at: "model.layers[\(model.layers.count - 1)].units", "data.classes lists \(classes.count) classes but the last layer has \(units) units", in: raw)
+        }
+        if task == .binary, let classes = data.classes, classes.count != 2 {
+            throw error(at: "data.classes", "a binary task has exactly 2 classes, \(classes.count) are listed", in: raw)
         }
     }
 }

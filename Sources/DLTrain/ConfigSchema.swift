@@ -1,5 +1,6 @@
-import DLNN
 import DLCore
+import DLData
+import DLNN
 
 /// The config file's declaration: every key, its type, range, default and help text.
 /// `dltrain schema` prints it as JSON Schema; the README's reference is made from it.
@@ -9,10 +10,49 @@ public enum ConfigSchema {
 
     static let positive = Schema.Bounds(minimum: 0, exclusiveMinimum: true)
 
-    public static let source: Schema = .object([
-        .init("path", .string(), required: true, "CSV file, relative to the config file"),
-        .init("target", .anyOf([.string(), .integer(.init(minimum: 0))]), required: true,
-              "the target column, by header name or 0-based index"),
+    static func source(targetRequired: Bool) -> Schema {
+        .object([
+            .init("path", .string(), required: true, "CSV (.csv) or HDF5 (.h5, .hdf5) file, relative to the config file"),
+            .init("target", .anyOf([.string(), .integer(.init(minimum: 0)), .array(.anyOf([.string(), .integer(.init(minimum: 0))]), minItems: 1)]),
+                  required: targetRequired,
+                  targetRequired ? "target column(s) by header name or 0-based index (several: one-hot classes or multi-output regression); HDF5: the target dataset"
+                                 : "target column(s) or dataset (default: the training data's)"),
+            .init("features", .string(), "HDF5: the features dataset, (N, D) or (N, H, W[, C])\(targetRequired ? "" : " (default: the training data's)")"),
+            .init("header", .boolean, default: .bool(true), "CSV: the first row names the columns"),
+            .init("delimiter", .string(), default: .string(","), "CSV: the one-character field separator"),
+            .init("nan", .string(allowed: SourceSpec.MissingValues.allCases.map(\.rawValue)), default: .string("error"),
+                  "missing or infinite features: error, drop the row, or fill with the training mean"),
+        ])
+    }
+
+    static let split: Schema = .object([
+        .init("split", .number(.init(minimum: 0, maximum: 1, exclusiveMinimum: true, exclusiveMaximum: true)), required: true,
+              "fraction of the training file held out (rounded up to whole rows)"),
+        .init("stratify", .boolean, default: .bool(false), "keep each class's share (classification)"),
+    ])
+
+    static let preprocess: Schema = .object([
+        .init("standardize", .boolean, default: .bool(false), "zero mean, unit variance per feature"),
+        .init("minmax", .boolean, default: .bool(false), "scale each feature to [0, 1]"),
+        .init("center", .boolean, default: .bool(false), "subtract each feature's mean only"),
+        .init("pca", .object([
+            .init("components", .integer(.init(minimum: 1)), "keep this many principal components"),
+            .init("variance", .number(.init(minimum: 0, maximum: 1, exclusiveMinimum: true)), "keep the fewest components that explain this fraction of the variance"),
+        ]), "project onto principal components (after scaling)"),
+        .init("whiten", .boolean, default: .bool(false), "divide each principal component by its standard deviation (needs pca)"),
+        .init("standardize_targets", .boolean, "regression: train on standardized targets, report in original units (default true for regression)"),
+    ])
+
+    static let augment: Schema = .object([
+        .init("noise", .number(.init(minimum: 0)), default: .number(0), "standard deviation of Gaussian noise on the preprocessed features"),
+        .init("mixup", .number(.init(minimum: 0)), default: .number(0), "mixup's alpha: blend each batch with a shuffled copy, weight ~ Beta(alpha, alpha); 0 is off"),
+        .init("image", .object([
+            .init("shape", .array(.integer(.init(minimum: 1)), minItems: 2, maxItems: 3), required: true, "(H, W) or (H, W, C) of each row's pixels, channels last"),
+            .init("flip", .boolean, default: .bool(false), "mirror left-right with probability 1/2"),
+            .init("translate", .integer(.init(minimum: 0)), default: .number(0), "shift by up to this many pixels (zero padding)"),
+            .init("rotate", .number(.init(minimum: 0, maximum: 180)), default: .number(0), "rotate by up to this many degrees"),
+            .init("scale", .number(.init(minimum: 0, maximum: 1, exclusiveMaximum: true)), default: .number(0), "zoom by a factor in [1 - scale, 1 + scale]"),
+        ]), "geometry for features that are images"),
     ])
 
     public static let initializers = ["normal", "uniform", "xavier_uniform", "xavier_normal", "he_uniform", "he_normal",
@@ -56,8 +96,14 @@ public enum ConfigSchema {
         .init("seed", .integer(.init(minimum: 0, maximum: 9_007_199_254_740_991)), default: .number(0),
               "seed of every random choice: initialisation and shuffling"),
         .init("data", .object([
-            .init("train", source, required: true, "the training data"),
+            .init("train", source(targetRequired: true), required: true, "the training data"),
+            .init("validation", .anyOf([split, source(targetRequired: false)]), "a validation file, or a split of the training file; metrics each epoch"),
+            .init("test", .anyOf([split, source(targetRequired: false)]), "a test file, or a split of the training file; metrics at the end"),
             .init("task", .string(allowed: tasks), required: true, "what the target is"),
+            .init("classes", .array(.string(), minItems: 2), "the class labels in index order (default: the training data's, sorted); other labels are errors"),
+            .init("preprocess", preprocess, default: .object([]), "fitted on the training split, applied to every split and stored"),
+            .init("augment", augment, default: .object([]), "training batches only"),
+            .init("memory_limit_mb", .integer(.init(minimum: 1)), "stream an HDF5 training file larger than this in blocks instead of loading it"),
         ]), required: true, "where the data comes from and what it means"),
         .init("model", .object([
             .init("layers", .array(layer, minItems: 1), required: true, "dense layers from input to output; the last is the output"),
@@ -81,6 +127,8 @@ public enum ConfigSchema {
         .init("training", .object([
             .init("epochs", .integer(.init(minimum: 1)), default: .number(10), "passes over the training data"),
             .init("batch_size", .integer(.init(minimum: 1)), default: .number(32), "rows per minibatch"),
+            .init("drop_last", .boolean, default: .bool(false), "skip the last, smaller batch of each epoch"),
+            .init("prefetch", .boolean, default: .bool(true), "prepare the next batch on a background thread"),
         ]), default: .object([]), "the training loop"),
         .init("output", .object([
             .init("dir", .string(), "run directory, relative to the working directory (default runs/CONFIG-NAME)"),

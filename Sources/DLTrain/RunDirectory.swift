@@ -31,8 +31,7 @@ public final class RunDirectory: TrainingCallback {
     }
 
     public func epochEnded(_ record: EpochRecord, trainer: Trainer) throws {
-        var fields = ["\(record.epoch)", format(record.trainLoss)]
-        if let a = record.trainAccuracy { fields.append(format(a)) }
+        var fields = ["\(record.epoch)"] + trainer.metricColumns.map { record.metrics[$0].map(format) ?? "" }
         fields += [format(record.learningRate), String(format: "%.4f", record.seconds)]
         guard let metrics else { throw RunFailure("\(path)/metrics.csv is not open for writing") }
         do {
@@ -47,21 +46,28 @@ public final class RunDirectory: TrainingCallback {
         try metrics?.close()
         metrics = nil
         guard let last = history.last else { return }
-        var final: [(String, JSON)] = [("train_loss", .number(last.trainLoss))]
-        if let a = last.trainAccuracy { final.append(("train_accuracy", .number(a))) }
-        let best = history.min { $0.trainLoss < $1.trainLoss }!
-        let summary = JSON.object([
+        // The best epoch by validation loss when there is validation data, else training loss.
+        let monitor = trainer.metricColumns.contains("val_loss") ? "val_loss" : "train_loss"
+        let best = history.min { $0.metrics[monitor]! < $1.metrics[monitor]! }!
+        func object(_ metrics: [String: Double]) -> JSON {
+            .object(trainer.metricColumns.compactMap { name in metrics[name].map { (name, JSON.number($0)) } })
+        }
+        var members: [(String, JSON)] = [
             ("epochs", .number(Double(history.count))),
+            ("monitor", .string(monitor)),
             ("best_epoch", .number(Double(best.epoch))),
-            ("best", .object([("train_loss", .number(best.trainLoss))])),
-            ("final", .object(final)),
-            ("wall_seconds", .number((Date().timeIntervalSince(started) * 1000).rounded() / 1000)),
-        ])
-        try write("summary.json", summary.rendered() + "\n")
+            ("best", object(best.metrics)),
+            ("final", object(last.metrics)),
+        ]
+        if let test = trainer.testMetrics {
+            members.append(("test", .object(test.keys.sorted().map { ($0, JSON.number(test[$0]!)) })))
+        }
+        members.append(("wall_seconds", .number((Date().timeIntervalSince(started) * 1000).rounded() / 1000)))
+        try write("summary.json", JSON.object(members).rendered() + "\n")
     }
 
     private func header(_ trainer: Trainer) -> String {
-        trainer.config.task == .regression ? "epoch,train_loss,lr,seconds" : "epoch,train_loss,train_accuracy,lr,seconds"
+        (["epoch"] + trainer.metricColumns + ["lr", "seconds"]).joined(separator: ",")
     }
 
     private func format(_ x: Double) -> String { String(format: "%.6g", x) }
@@ -88,14 +94,24 @@ public final class ConsoleLogger: TrainingCallback {
     public func trainingBegan(_ trainer: Trainer) throws {
         guard !quiet else { return }
         printError(trainer.model.summary)
-        printError("training on \(trainer.data.rows) rows of \(trainer.data.columns) features from \(trainer.config.trainPath)")
+        let d = trainer.data
+        var line = "training on \(d.train.rows) rows of \(d.train.columns) features (\(d.residency)) from \(trainer.config.data.train.path)"
+        if let v = d.validation { line += "; validating on \(v.rows)" }
+        if let t = d.test { line += "; testing on \(t.rows)" }
+        printError(line)
+        if let k = d.preprocessor.keptVarianceFraction {
+            printError(String(format: "PCA keeps %d of %d components, %.1f%% of the variance", d.preprocessor.outputColumns, d.preprocessor.inputColumns, 100 * k))
+        }
     }
 
     public func epochEnded(_ record: EpochRecord, trainer: Trainer) throws {
         guard !quiet else { return }
         let total = trainer.config.epochs, width = String(total).count
-        var line = "epoch \(String(repeating: " ", count: width - String(record.epoch).count))\(record.epoch)/\(total)  loss \(String(format: "%.4f", record.trainLoss))"
-        if let a = record.trainAccuracy { line += "  accuracy \(String(format: "%.1f%%", 100 * a))" }
+        var line = "epoch \(String(repeating: " ", count: width - String(record.epoch).count))\(record.epoch)/\(total)"
+        for name in trainer.metricColumns {
+            guard let value = record.metrics[name] else { continue }
+            line += name.hasSuffix("accuracy") ? String(format: "  %@ %.1f%%", name, 100 * value) : String(format: "  %@ %.4f", name, value)
+        }
         line += String(format: "  %.2fs", record.seconds)
         printError(line)
     }
@@ -104,6 +120,11 @@ public final class ConsoleLogger: TrainingCallback {
         guard let last = history.last else { return }
         var line = "trained \(history.count) epochs: loss \(String(format: "%.4f", last.trainLoss))"
         if let a = last.trainAccuracy { line += ", training accuracy \(String(format: "%.1f%%", 100 * a))" }
+        if let a = last.metrics["val_accuracy"] { line += ", validation accuracy \(String(format: "%.1f%%", 100 * a))" }
+        if let test = trainer.testMetrics {
+            line += test["accuracy"].map { String(format: ", test accuracy %.2f%%", 100 * $0) }
+                ?? String(format: ", test MSE %.4g, MAE %.4g", test["mse"] ?? .nan, test["mae"] ?? .nan)
+        }
         printError(line)
     }
 }

@@ -17,9 +17,17 @@ import Testing
         try executor.setInput(model.features, Tensor(shape: [Self.rows, Self.inputs], scalars: (0..<(Self.rows * Self.inputs)).map { _ in rng.normal() }))
         let targetShape = model.graph.shape(model.target).dims.map { $0 == Shape.batch ? Self.rows : $0 }
         let count = targetShape.reduce(1, *)
-        let targets: [Double] = spec.loss.kind.takesClassIndices
-            ? (0..<count).map { _ in Double(rng.next() % UInt64(model.outputUnits)) }
-            : spec.loss.kind == .binaryCrossEntropy ? (0..<count).map { _ in Double(rng.next() % 2) } : (0..<count).map { _ in rng.normal() }
+        let targets: [Double]
+        switch spec.loss.kind {
+        case .hinge: targets = (0..<count).map { _ in Double(rng.next() % UInt64(model.outputUnits)) }
+        case .crossEntropy:
+            // Soft rows (as mixup makes them): positive, each summing to 1.
+            let raw = (0..<count).map { _ in 0.1 + rng.uniform() }
+            let c = model.outputUnits
+            targets = raw.enumerated().map { i, v in v / raw[(i / c * c)..<(i / c * c + c)].reduce(0, +) }
+        case .binaryCrossEntropy: targets = (0..<count).map { _ in Double(rng.next() % 2) }
+        default: targets = (0..<count).map { _ in rng.normal() }
+        }
         try executor.setInput(model.target, Tensor(shape: targetShape, scalars: targets))
         let reports = GradientCheck.check(executor, loss: model.objective)
         #expect(reports.count == model.graph.parameters.filter(\.trainable).count, sourceLocation: sourceLocation)
@@ -140,15 +148,17 @@ import Testing
     @Test func crossEntropyAndSmoothingAndWeights() throws {
         let s = [3.2, 5.1, -1.7], logSum = Double.log(s.map(Double.exp).reduce(0, +))
         let nll = logSum - 3.2
-        #expect(close(try lossValue(LossSpec(.crossEntropy), outputs: s, columns: 3, targets: [0]), nll))
+        #expect(close(try lossValue(LossSpec(.crossEntropy), outputs: s, columns: 3, targets: [1, 0, 0]), nll))
+        // A soft target (mixup's) weighs each class's log-probability.
+        #expect(close(try lossValue(LossSpec(.crossEntropy), outputs: s, columns: 3, targets: [0.25, 0.75, 0]), 0.25 * nll + 0.75 * (logSum - 5.1)))
         var smooth = LossSpec(.crossEntropy)
         smooth.labelSmoothing = 0.1
         let uniform = s.map { logSum - $0 }.reduce(0, +) / 3
-        #expect(close(try lossValue(smooth, outputs: s, columns: 3, targets: [0]), 0.9 * nll + 0.1 * uniform))
+        #expect(close(try lossValue(smooth, outputs: s, columns: 3, targets: [1, 0, 0]), 0.9 * nll + 0.1 * uniform))
         var weighted = LossSpec(.crossEntropy)
         weighted.classWeights = [2, 1, 1]
         let second = logSum - 5.1  // row 2: same scores, class 1
-        #expect(close(try lossValue(weighted, outputs: s + s, columns: 3, targets: [0, 1]), (2 * nll + second) / 3))
+        #expect(close(try lossValue(weighted, outputs: s + s, columns: 3, targets: [1, 0, 0, 0, 1, 0]), (2 * nll + second) / 3))
     }
 
     @Test func regressionLosses() throws {

@@ -19,7 +19,7 @@ import Testing
         let c = try load(Self.valid)
         #expect(c.optimizer.name == "adam" && c.optimizer.learningRate == 0.001)
         #expect(c.epochs == 10 && c.batchSize == 32 && c.seed == 0)
-        #expect(c.trainPath.hasSuffix("/train.csv") && c.trainPath.hasPrefix("/"))
+        #expect(c.data.train.path.hasSuffix("/train.csv") && c.data.train.path.hasPrefix("/"))
         #expect(c.resolved["training"]?["batch_size"]?.number == 32)
         #expect(c.model.layers.map(\.name) == ["dense_0", "dense_1"])
         #expect(c.outputDirectory == "runs/c")
@@ -30,7 +30,7 @@ import Testing
                                                  "model.layers.1.activation=tanh", "training.epochs=2"])
         #expect(c.optimizer.learningRate == 0.5)
         #expect(c.model.layers[0].units == 64)
-        #expect(c.target == .index(3))
+        #expect(c.data.train.target == [.index(3)])
         #expect(c.model.layers[1].activation == .tanh)
         #expect(c.epochs == 2)
     }

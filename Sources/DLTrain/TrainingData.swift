@@ -1,0 +1,123 @@
+import DLCore
+import DLData
+import Foundation
+
+/// The data of a run: the training rows (in memory, or streamed from HDF5), the held-out
+/// splits, the preprocessing fitted on the training rows, and what the loaders need.
+public final class TrainingData {
+    public let classNames: [String]
+    public let preprocessor: Preprocessor
+    public let train: RowProducer
+    public let validation: RowProducer?
+    public let test: RowProducer?
+    public let featureNames: [String]
+    public let imageShape: [Int]?
+    public let targetNames: [String]
+    /// How the training file was held: "in memory" or "streamed in blocks of N rows".
+    public let residency: String
+
+    /// Reads and splits according to `config`. `fold`: (k, of K) makes the k-th of K folds
+    /// of the training file the validation split (cross-validation).
+    public init(config: Config, fold: (index: Int, count: Int)? = nil) throws {
+        let settings = config.data
+        let kind: TargetKind = config.task == .regression ? .numeric : .categorical(classes: settings.classes)
+        let spec = settings.train
+
+        if spec.format == .hdf5, let limit = settings.memoryLimitMB, TrainingData.fileSize(spec.path) > limit * 1_048_576 {
+            guard fold == nil, !TrainingData.isSplit(settings.validation), !TrainingData.isSplit(settings.test) else {
+                throw ConfigError(file: config.file, path: "data.validation",
+                                  "the training file is streamed (larger than data.memory_limit_mb), so it cannot be split or folded; give validation and test their own files")
+            }
+            let stream = try HDF5Rows(spec, kind: kind, memoryLimitMB: limit)
+            try TrainingData.checkClasses(stream.classNames, config: config)
+            preprocessor = try Preprocessor(fitting: settings.preprocess, columns: stream.columns,
+                                            featureNames: (0..<stream.columns).map { "x\($0)" },
+                                            targets: settings.preprocess.standardizeTargets ? stream.targets : [], targetWidth: stream.targetWidth) { body in
+                try stream.forEachBlock { n, x in try body(n, UnsafeMutablePointer(mutating: x)) }
+            }
+            classNames = stream.classNames
+            featureNames = (0..<stream.columns).map { "x\($0)" }
+            imageShape = stream.imageShape
+            targetNames = spec.target.map(\.description)
+            train = stream
+            residency = "streamed in blocks of \(stream.blockRows) rows"
+            validation = try TrainingData.file(settings.validation, kind: kind, classes: classNames, columns: stream.columns)
+            test = try TrainingData.file(settings.test, kind: kind, classes: classNames, columns: stream.columns)
+            return
+        }
+
+        let all = try DataReader.read(spec, kind: kind)
+        try TrainingData.checkClasses(all.classNames, config: config)
+        classNames = all.classNames
+        featureNames = all.featureNames
+        imageShape = all.imageShape
+        targetNames = all.targetNames
+        residency = "in memory"
+        let classes = config.task == .regression ? nil : all.classIndices
+
+        var remaining = Array(0..<all.rows)
+        func holdOut(_ holdout: Config.DataSettings.Holdout?, salt: UInt64) -> [Int]? {
+            guard case .split(let fraction, let stratify)? = holdout else { return nil }
+            // Both fractions are of the whole training file.
+            let share = Swift.min(fraction * Double(all.rows) / Double(remaining.count), 1)
+            let (kept, held) = Split.holdOut(rows: remaining.count, fraction: share,
+                                             classes: stratify ? remaining.map { classes![$0] } : nil, seed: config.seed ^ salt)
+            defer { remaining = kept.map { remaining[$0] } }
+            return held.map { remaining[$0] }
+        }
+        let testRows = holdOut(settings.test, salt: 0x7E57)
+        var validationRows = holdOut(settings.validation, salt: 0x7A11)
+        if let fold {
+            let stratify = config.task != .regression
+            let folds = Split.folds(rows: remaining.count, k: fold.count, classes: stratify ? remaining.map { classes![$0] } : nil, seed: config.seed ^ 0xF01D)
+            let held = Set(folds[fold.index])
+            validationRows = folds[fold.index].map { remaining[$0] }
+            remaining = remaining.indices.filter { !held.contains($0) }.map { remaining[$0] }
+        }
+        guard !remaining.isEmpty else { throw DataError(file: spec.path, "no rows are left for training after the splits") }
+
+        preprocessor = try Preprocessor(fitting: settings.preprocess, on: all, indices: remaining)
+        train = InMemoryRows(all, indices: remaining)
+        validation = try validationRows.map { InMemoryRows(all, indices: $0) }
+            ?? TrainingData.file(settings.validation, kind: kind, classes: classNames, columns: all.columns)
+        test = try testRows.map { InMemoryRows(all, indices: $0) }
+            ?? TrainingData.file(settings.test, kind: kind, classes: classNames, columns: all.columns)
+    }
+
+    /// A held-out split given as its own file, read with the training data's classes.
+    static func file(_ holdout: Config.DataSettings.Holdout?, kind: TargetKind, classes: [String], columns: Int) throws -> RowProducer? {
+        guard case .file(let spec)? = holdout else { return nil }
+        let strict: TargetKind = kind == .numeric ? .numeric : .categorical(classes: classes)
+        let data = try DataReader.read(spec, kind: strict)
+        guard data.columns == columns else {
+            throw DataError(file: spec.path, "has \(data.columns) feature columns but the training data has \(columns); the splits must have the same features")
+        }
+        guard data.hasTargets else { throw DataError(file: spec.path, "has no target column; validation and test data need targets") }
+        return InMemoryRows(data)
+    }
+
+    static func checkClasses(_ found: [String], config: Config) throws {
+        let units = config.model.layers.last!.units
+        switch config.task {
+        case .classification where found.count != units && config.model.loss.kind != .binaryCrossEntropy:
+            throw ConfigError(file: config.file, path: "model.layers[\(config.model.layers.count - 1)].units",
+                              "the training data has \(found.count) classes (\(found.prefix(12).joined(separator: ", "))\(found.count > 12 ? ", ..." : "")) but the last layer has \(units) units; set it to \(found.count)")
+        case .binary where found.count != 2:
+            throw DataError(file: config.data.train.path, "data.task is \"binary\" but the target holds \(found.count) distinct values (\(found.prefix(12).joined(separator: ", "))); a binary target has exactly 2")
+        default: break
+        }
+        if let weights = config.model.loss.classWeights, weights.count != found.count {
+            throw ConfigError(file: config.file, path: "model.class_weights",
+                              "\(weights.count) weights given, but the training data has \(found.count) classes (\(found.prefix(12).joined(separator: ", "))); give one weight per class in this order")
+        }
+    }
+
+    static func isSplit(_ holdout: Config.DataSettings.Holdout?) -> Bool {
+        if case .split? = holdout { return true }
+        return false
+    }
+
+    static func fileSize(_ path: String) -> Int {
+        ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.intValue ?? 0
+    }
+}
