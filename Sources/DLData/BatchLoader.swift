@@ -27,16 +27,93 @@ public enum TargetEncoding: Sendable, Equatable {
 /// while the current one trains (the lectures' "prefetch data on CPU threads"); either way
 /// nothing is allocated per batch.
 public final class BatchLoader: @unchecked Sendable {
-    public let producer: RowProducer
     public let batchSize: Int
     public let dropLast: Bool
     public let shuffled: Bool
-    public let preprocessor: Preprocessor
-    public let encoding: TargetEncoding
-    public let augmenter: Augmenter?
-    /// Orders the epochs; its state at an epoch's start is what resuming needs.
-    public var rng: RandomSource
     public let prefetching: Bool
+    private let pipeline: Pipeline
+    private var worker: Thread?
+    private var consumed = 0
+
+    public init(producer: RowProducer, batchSize: Int, dropLast: Bool = false, shuffled: Bool, preprocessor: Preprocessor,
+                encoding: TargetEncoding, augmenter: Augmenter? = nil, seed: UInt64, prefetching: Bool = true) {
+        self.batchSize = batchSize
+        self.dropLast = dropLast && producer.rows >= batchSize
+        self.shuffled = shuffled
+        self.prefetching = prefetching
+        pipeline = Pipeline(producer: producer, batchSize: batchSize, preprocessor: preprocessor, encoding: encoding,
+                            augmenter: augmenter, seed: seed)
+    }
+
+    deinit { finishEpoch() }
+
+    public var producer: RowProducer { pipeline.producer }
+    public var preprocessor: Preprocessor { pipeline.preprocessor }
+    public var encoding: TargetEncoding { pipeline.encoding }
+    public var augmenter: Augmenter? { pipeline.augmenter }
+    public var featureWidth: Int { pipeline.preprocessor.outputColumns }
+    public var targetWidth: Int { pipeline.encoding.width }
+    /// Orders the epochs; its state at an epoch's start is what resuming needs.
+    public var rng: RandomSource {
+        get { pipeline.rng }
+        set { pipeline.rng = newValue }
+    }
+
+    /// Batches per epoch.
+    public var batchCount: Int {
+        dropLast ? pipeline.producer.rows / batchSize : (pipeline.producer.rows + batchSize - 1) / batchSize
+    }
+
+    /// Orders a new epoch and, when prefetching, starts preparing its batches.
+    public func startEpoch() {
+        finishEpoch()
+        pipeline.begin(shuffled: shuffled)
+        consumed = 0
+        guard prefetching else { return }
+        // The thread holds the pipeline, never the loader: dropping a loader mid-epoch
+        // cancels its thread (in deinit) instead of leaving it reading a freed object.
+        let thread = Thread { [pipeline, batches = batchCount] in pipeline.produce(batches: batches) }
+        thread.stackSize = 1 << 20
+        worker = thread
+        thread.start()
+    }
+
+    /// Stops a prefetching epoch early (for example when training stops mid-epoch) and
+    /// waits for its thread.
+    public func finishEpoch() {
+        guard let worker else { return }
+        if !worker.isFinished {
+            pipeline.cancel()
+            while !worker.isFinished { usleep(50) }
+        }
+        self.worker = nil
+    }
+
+    /// Copies the next batch into `features` (rows × featureWidth) and `targets`
+    /// (rows × targetWidth); returns its rows, 0 when the epoch is over.
+    public func next(features: UnsafeMutablePointer<Float>, targets: UnsafeMutablePointer<Float>) throws -> Int {
+        guard consumed < batchCount else { return 0 }
+        let k = consumed % 2
+        if prefetching {
+            try pipeline.waitForSlot()
+        } else {
+            try pipeline.prepare(slot: k)
+        }
+        let rows = pipeline.copy(slot: k, features: features, targets: targets)
+        consumed += 1
+        if prefetching { pipeline.release() }
+        return rows
+    }
+}
+
+/// The batch pipeline and its two slots; shared by the loader and its producing thread.
+private final class Pipeline: @unchecked Sendable {
+    let producer: RowProducer
+    let batchSize: Int
+    let preprocessor: Preprocessor
+    let encoding: TargetEncoding
+    let augmenter: Augmenter?
+    var rng: RandomSource
 
     private struct Slot {
         let raw: UnsafeMutableBufferPointer<Float>
@@ -49,23 +126,17 @@ public final class BatchLoader: @unchecked Sendable {
     /// Rows in each slot, written by the producing thread before it signals `filled`.
     private let slotRows = UnsafeMutablePointer<Int>.allocate(capacity: 2)
     private var filled = DispatchSemaphore(value: 0)
-    private var free = DispatchSemaphore(value: 2)
-    private var worker: Thread?
-    private var workerError: Error?
+    private var free = DispatchSemaphore(value: 0)
     private var cancelled = false
-    private var consumed = 0
+    private var failure: Error?
 
-    public init(producer: RowProducer, batchSize: Int, dropLast: Bool = false, shuffled: Bool, preprocessor: Preprocessor,
-                encoding: TargetEncoding, augmenter: Augmenter? = nil, seed: UInt64, prefetching: Bool = true) {
+    init(producer: RowProducer, batchSize: Int, preprocessor: Preprocessor, encoding: TargetEncoding, augmenter: Augmenter?, seed: UInt64) {
         self.producer = producer
         self.batchSize = batchSize
-        self.dropLast = dropLast && producer.rows >= batchSize
-        self.shuffled = shuffled
         self.preprocessor = preprocessor
         self.encoding = encoding
         self.augmenter = augmenter
-        self.rng = RandomSource(seed: seed)
-        self.prefetching = prefetching
+        rng = RandomSource(seed: seed)
         func buffer(_ n: Int) -> UnsafeMutableBufferPointer<Float> {
             let b = UnsafeMutableBufferPointer<Float>.allocate(capacity: Swift.max(n, 1))
             b.initialize(repeating: 0)
@@ -80,7 +151,6 @@ public final class BatchLoader: @unchecked Sendable {
     }
 
     deinit {
-        finishEpoch()
         for slot in slots {
             slot.raw.deallocate()
             slot.rawTargets.deallocate()
@@ -90,71 +160,54 @@ public final class BatchLoader: @unchecked Sendable {
         slotRows.deallocate()
     }
 
-    public var featureWidth: Int { preprocessor.outputColumns }
-    public var targetWidth: Int { encoding.width }
-
-    /// Batches per epoch.
-    public var batchCount: Int {
-        dropLast ? producer.rows / batchSize : (producer.rows + batchSize - 1) / batchSize
-    }
-
-    /// Orders a new epoch and, when prefetching, starts preparing its batches.
-    public func startEpoch() {
-        finishEpoch()
+    /// Called with no producing thread running.
+    func begin(shuffled: Bool) {
         producer.beginEpoch(shuffled: shuffled, rng: &rng)
-        consumed = 0
-        workerError = nil
+        failure = nil
         cancelled = false
+        // Made at 0 and signalled up: libdispatch traps when a semaphore is destroyed below
+        // the value it was created with, which a cancelled epoch can leave it at.
         filled = DispatchSemaphore(value: 0)
-        free = DispatchSemaphore(value: 2)
-        guard prefetching else { return }
-        let batches = batchCount
-        let thread = Thread { [unowned self] in
-            for b in 0..<batches {
-                self.free.wait()
-                if self.cancelled { break }
-                do { try self.prepare(slot: b % 2) } catch {
-                    self.workerError = error
-                    self.slotRows[b % 2] = 0
-                }
-                self.filled.signal()
-                if self.workerError != nil { break }
-            }
-        }
-        thread.stackSize = 1 << 20
-        worker = thread
-        thread.start()
+        free = DispatchSemaphore(value: 0)
+        free.signal()
+        free.signal()
     }
 
-    /// Stops a prefetching epoch early (for example when training stops mid-epoch).
-    public func finishEpoch() {
-        guard let worker, !worker.isFinished else { return }
+    /// The producing thread's loop: fill a free slot, say so, until the epoch is done.
+    func produce(batches: Int) {
+        for b in 0..<batches {
+            free.wait()
+            if cancelled { return }
+            do { try prepare(slot: b % 2) } catch {
+                failure = error
+                slotRows[b % 2] = 0
+            }
+            filled.signal()
+            if failure != nil { return }
+        }
+    }
+
+    func cancel() {
         cancelled = true
         free.signal()
         free.signal()
-        while !worker.isFinished { usleep(100) }
     }
 
-    /// Copies the next batch into `features` (rows × featureWidth) and `targets`
-    /// (rows × targetWidth); returns its rows, 0 when the epoch is over.
-    public func next(features: UnsafeMutablePointer<Float>, targets: UnsafeMutablePointer<Float>) throws -> Int {
-        guard consumed < batchCount else { return 0 }
-        let k = consumed % 2
-        if prefetching {
-            filled.wait()
-            if let workerError { throw workerError }
-        } else {
-            try prepare(slot: k)
-        }
+    func waitForSlot() throws {
+        filled.wait()
+        if let failure { throw failure }
+    }
+
+    func release() { free.signal() }
+
+    func copy(slot k: Int, features: UnsafeMutablePointer<Float>, targets: UnsafeMutablePointer<Float>) -> Int {
         let slot = slots[k], rows = slotRows[k]
-        features.update(from: slot.features.baseAddress!, count: rows * featureWidth)
-        targets.update(from: slot.targets.baseAddress!, count: rows * targetWidth)
-        consumed += 1
-        if prefetching { free.signal() }
+        features.update(from: slot.features.baseAddress!, count: rows * preprocessor.outputColumns)
+        targets.update(from: slot.targets.baseAddress!, count: rows * encoding.width)
         return rows
     }
 
-    private func prepare(slot k: Int) throws {
+    func prepare(slot k: Int) throws {
         let s = slots[k]
         let n = try producer.next(batchSize, features: s.raw.baseAddress!, targets: s.rawTargets.baseAddress!)
         slotRows[k] = n
@@ -174,6 +227,6 @@ public final class BatchLoader: @unchecked Sendable {
                 for r in 0..<n { for c in 0..<width { y[r * width + c] = (y[r * width + c] - shift[c]) * scale[c] } }
             }
         }
-        augmenter?.perturb(features: s.features.baseAddress!, rows: n, width: featureWidth, targets: y, targetWidth: targetWidth)
+        augmenter?.perturb(features: s.features.baseAddress!, rows: n, width: preprocessor.outputColumns, targets: y, targetWidth: encoding.width)
     }
 }
