@@ -66,7 +66,8 @@ public final class TrainingData {
             return held.map { remaining[$0] }
         }
         let testRows = holdOut(settings.test, salt: 0x7E57)
-        var validationRows = holdOut(settings.validation, salt: 0x7A11)
+        // Cross-validation folds take the place of the validation split.
+        var validationRows = fold == nil ? holdOut(settings.validation, salt: 0x7A11) : nil
         if let fold {
             let stratify = config.task != .regression
             let folds = Split.folds(rows: remaining.count, k: fold.count, classes: stratify ? remaining.map { classes![$0] } : nil, seed: config.seed ^ 0xF01D)
@@ -79,7 +80,7 @@ public final class TrainingData {
         preprocessor = try Preprocessor(fitting: settings.preprocess, on: all, indices: remaining)
         train = InMemoryRows(all, indices: remaining)
         validation = try validationRows.map { InMemoryRows(all, indices: $0) }
-            ?? TrainingData.file(settings.validation, kind: kind, classes: classNames, columns: all.columns)
+            ?? (fold == nil ? TrainingData.file(settings.validation, kind: kind, classes: classNames, columns: all.columns) : nil)
         test = try testRows.map { InMemoryRows(all, indices: $0) }
             ?? TrainingData.file(settings.test, kind: kind, classes: classNames, columns: all.columns)
     }

@@ -44,6 +44,7 @@ struct Fit: ParsableCommand {
         discussion: """
             Example:
               dltrain fit configs/xor.json --set training.epochs=500
+              dltrain fit configs/digits.json --folds 5
 
             Writes config.json, metrics.csv and summary.json into the run directory
             (output.dir, or --out, or runs/CONFIG-NAME).
@@ -62,10 +63,22 @@ struct Fit: ParsableCommand {
     @Flag(help: "Print only the final summary.")
     var quiet = false
 
+    @Option(help: ArgumentHelp("K-fold cross-validation: train K models, each validated on one fold of the training data, and report the metric's mean and spread.", valueName: "K"))
+    var folds: Int?
+
+    func validate() throws {
+        if let folds, folds < 2 { throw ValidationError("--folds needs at least 2 folds, got \(folds)") }
+    }
+
     func run() throws {
         let config = try Config.load(self.config, overrides: overrides)
+        let path = out ?? config.outputDirectory
+        if let folds {
+            try CrossValidation.run(config: config, folds: folds, directory: path, quiet: quiet)
+            return
+        }
         let trainer = try Trainer(config: config)
-        let directory = try RunDirectory(path: out ?? config.outputDirectory)
+        let directory = try RunDirectory(path: path)
         try trainer.fit(callbacks: [ConsoleLogger(quiet: quiet), directory])
         printError("run directory: \(directory.path)")
     }
