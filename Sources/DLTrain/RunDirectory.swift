@@ -98,7 +98,7 @@ public final class ConsoleLogger: TrainingCallback {
         var line = "training on \(d.train.rows) rows of \(d.train.columns) features (\(d.residency)) from \(trainer.config.data.train.path)"
         if let v = d.validation { line += "; validating on \(v.rows)" }
         if let t = d.test { line += "; testing on \(t.rows)" }
-        printError(line)
+        printError(line + String(format: " (read in %.2f s)", trainer.dataSeconds))
         if let k = d.preprocessor.keptVarianceFraction {
             printError(String(format: "PCA keeps %d of %d components, %.1f%% of the variance", d.preprocessor.outputColumns, d.preprocessor.inputColumns, 100 * k))
         }

@@ -22,6 +22,8 @@ public final class Trainer {
     public private(set) var history: [EpochRecord] = []
     /// Metrics of the test split after training, when there is one.
     public private(set) var testMetrics: [String: Double]?
+    /// Wall time spent reading, splitting and fitting the preprocessing.
+    public let dataSeconds: Double
     /// The metric columns of each epoch, in `metrics.csv` order (after `epoch`, before `lr`).
     public let metricColumns: [String]
 
@@ -36,7 +38,9 @@ public final class Trainer {
     /// `fold` makes the k-th of K folds the validation split.
     public init(config: Config, fold: (index: Int, count: Int)? = nil) throws {
         self.config = config
+        let started = Date()
         data = try TrainingData(config: config, fold: fold)
+        dataSeconds = Date().timeIntervalSince(started)
         let inputs = data.preprocessor.outputColumns
         if let image = config.data.augment.image, image.shape.reduce(1, *) != data.train.columns {
             throw ConfigError(file: config.file, path: "data.augment.image.shape",
