@@ -25,7 +25,7 @@ public final class HDF5File {
     }
 
     public let path: String
-    private let id: hid_t
+    private var id: hid_t
 
     /// The linked libhdf5's version, "major.minor.release".
     public static var libraryVersion: String {
@@ -57,7 +57,13 @@ public final class HDF5File {
         return HDF5File(path: path, id: id)
     }
 
-    deinit { H5Fclose(id) }
+    deinit { close() }
+
+    /// Closes the file (later calls do nothing); everything written is then in the file.
+    public func close() {
+        if id >= 0 { H5Fclose(id) }
+        id = -1
+    }
 
     /// Flushes everything written so far to the operating system.
     public func flush() { H5Fflush(id, H5F_SCOPE_GLOBAL) }
@@ -182,6 +188,51 @@ public final class HDF5File {
         guard status >= 0 else {
             throw DataError(file: path, "cannot write dataset \"\(name)\" (disk full?)")
         }
+    }
+}
+
+extension HDF5File {
+    /// Writes `text` as a one-dimensional uint8 dataset of its UTF-8 bytes (in h5py:
+    /// `bytes(f[name][()]).decode()`).
+    public func writeText(_ name: String, _ text: String) throws {
+        let bytes = Array(text.utf8).map(Double.init)
+        try write(name, shape: [bytes.count], values: bytes, type: .uint8)
+    }
+
+    /// Reads a dataset written by ``writeText(_:_:)``.
+    public func readText(_ name: String) throws -> String {
+        let (_, values) = try read(name, as: Double.self)
+        guard values.allSatisfy({ $0 >= 0 && $0 < 256 && $0 == $0.rounded() }) else {
+            throw DataError(file: path, "dataset \"\(name)\" is not text")
+        }
+        return String(decoding: values.map { UInt8($0) }, as: UTF8.self)
+    }
+
+    /// Creates `path` through `write` atomically: the file is written under a temporary
+    /// name beside it, flushed to disk (fsync), then renamed over `path` and the directory
+    /// synced, so a crash or kill at any moment leaves either the old file or the new one.
+    public static func writeAtomically(_ path: String, _ write: (HDF5File) throws -> Void) throws {
+        let temporary = "\(path).tmp-\(getpid())"
+        do {
+            let file = try HDF5File.create(temporary)
+            try write(file)
+            file.close()
+            try syncFile(temporary)
+            guard rename(temporary, path) == 0 else {
+                throw DataError(file: path, "cannot replace the file: \(String(cString: strerror(errno)))")
+            }
+            try? syncFile((path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent)
+        } catch {
+            unlink(temporary)
+            throw error
+        }
+    }
+
+    private static func syncFile(_ path: String) throws {
+        let descriptor = Glibc.open(path, O_RDONLY)
+        guard descriptor >= 0 else { throw DataError(file: path, "cannot open to sync: \(String(cString: strerror(errno)))") }
+        defer { Glibc.close(descriptor) }
+        guard fsync(descriptor) == 0 else { throw DataError(file: path, "cannot sync to disk (disk full?): \(String(cString: strerror(errno)))") }
     }
 }
 

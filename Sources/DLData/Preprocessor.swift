@@ -44,6 +44,22 @@ public struct Preprocessor: Sendable {
     public var outputColumns: Int { projection.map { $0.count / inputColumns } ?? inputColumns }
     public static let whiteningEpsilon = 1e-5
 
+    /// A preprocessor restored from stored values (a checkpoint).
+    public init(spec: PreprocessSpec, inputColumns: Int, fill: [Float]?, shift: [Float], scale: [Float], pcaMean: [Float]?,
+                projection: [Float]?, explainedVariance: [Double], keptVarianceFraction: Double?, targetShift: [Float]?, targetScale: [Float]?) {
+        self.spec = spec
+        self.inputColumns = inputColumns
+        self.fill = fill
+        self.shift = shift
+        self.scale = scale
+        self.pcaMean = pcaMean
+        self.projection = projection
+        self.explainedVariance = explainedVariance
+        self.keptVarianceFraction = keptVarianceFraction
+        self.targetShift = targetShift
+        self.targetScale = targetScale
+    }
+
     /// Rows of raw features handed over in blocks: `visit` calls its argument with each
     /// block's row count and a pointer to its rows (each `columns` wide).
     public typealias BlockVisitor = ((Int, UnsafeMutablePointer<Float>) throws -> Void) throws -> Void

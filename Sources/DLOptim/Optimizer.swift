@@ -1,10 +1,13 @@
 import DLCore
 import RealModule
 
-/// Updates the flat parameter vector from the flat gradient vector, one pass per step.
+/// Updates the flat parameter vector from the flat gradient vector, one pass per step over
+/// the trainable spans (frozen layers and batch-norm running statistics are never touched).
 ///
 /// All state (momenta, moment estimates, the step count) lives in ``state`` as named flat
 /// buffers of the parameter vector's length, so a checkpoint stores and restores it whole.
+/// `weightDecay` is L2 coupled into the gradient (`g ← g + λθ`, as PyTorch's `weight_decay`)
+/// for every optimizer but AdamW, where it is decoupled.
 public protocol Optimizer: AnyObject {
     /// Applies one update with learning rate `lr`.
     func step(_ parameters: ParameterStore<Float>, learningRate lr: Float)
@@ -14,13 +17,27 @@ public protocol Optimizer: AnyObject {
     var steps: Int { get set }
 }
 
+/// Contiguous spans of the parameter vector that train, merged where adjacent.
+public func trainableSpans(of graph: Graph) -> [Range<Int>] {
+    var spans: [Range<Int>] = []
+    for spec in graph.parameters where spec.trainable && spec.count > 0 {
+        let span = spec.offset..<(spec.offset + spec.count)
+        if let last = spans.last, last.upperBound == span.lowerBound {
+            spans[spans.count - 1] = last.lowerBound..<span.upperBound
+        } else {
+            spans.append(span)
+        }
+    }
+    return spans
+}
+
 /// Flat state buffers, allocated once and freed with their optimizer.
 final class StateBuffers {
     private(set) var named: [(name: String, buffer: UnsafeMutableBufferPointer<Float>)] = []
 
-    func add(_ name: String, count: Int) -> UnsafeMutableBufferPointer<Float> {
+    func add(_ name: String, count: Int, value: Float = 0) -> UnsafeMutableBufferPointer<Float> {
         let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: max(count, 1))
-        buffer.initialize(repeating: 0)
+        buffer.initialize(repeating: value)
         named.append((name, buffer))
         return buffer
     }
@@ -31,62 +48,137 @@ final class StateBuffers {
 /// Stochastic gradient descent, optionally with momentum (Polyak 1964) or Nesterov momentum
 /// (Sutskever et al. 2013), in the form PyTorch uses:
 ///
+///     g ← g + λθ                     (weight decay)
 ///     v ← μ v + g
 ///     θ ← θ − lr · v                 (momentum)
 ///     θ ← θ − lr · (g + μ v)         (Nesterov)
 ///
 /// With μ = 0 this is plain SGD, θ ← θ − lr · g.
 public final class SGD: Optimizer {
-    public let momentum: Float
-    public let nesterov: Bool
+    public let momentum: Float, nesterov: Bool, weightDecay: Float
     public var steps = 0
+    private let spans: [Range<Int>]
     private let buffers = StateBuffers()
     private let velocity: UnsafeMutableBufferPointer<Float>
 
-    public init(parameterCount: Int, momentum: Float = 0, nesterov: Bool = false) {
+    public init(parameterCount: Int, spans: [Range<Int>]? = nil, momentum: Float = 0, nesterov: Bool = false, weightDecay: Float = 0) {
         self.momentum = momentum
         self.nesterov = nesterov
+        self.weightDecay = weightDecay
+        self.spans = spans ?? [0..<parameterCount]
         velocity = buffers.add("velocity", count: parameterCount)
     }
 
     public var state: [(name: String, buffer: UnsafeMutableBufferPointer<Float>)] { buffers.named }
 
     public func step(_ parameters: ParameterStore<Float>, learningRate lr: Float) {
-        let theta = parameters.values, g = parameters.gradients, v = velocity, mu = momentum
-        if mu == 0 {
-            for i in 0..<parameters.count { theta[i] -= lr * g[i] }
-        } else if nesterov {
-            for i in 0..<parameters.count {
-                v[i] = mu * v[i] + g[i]
-                theta[i] -= lr * (g[i] + mu * v[i])
-            }
-        } else {
-            for i in 0..<parameters.count {
-                v[i] = mu * v[i] + g[i]
-                theta[i] -= lr * v[i]
+        let theta = parameters.values, g = parameters.gradients, v = velocity, mu = momentum, wd = weightDecay
+        for span in spans {
+            for i in span {
+                let gi = g[i] + wd * theta[i]
+                if mu == 0 { theta[i] -= lr * gi; continue }
+                v[i] = mu * v[i] + gi
+                theta[i] -= nesterov ? lr * (gi + mu * v[i]) : lr * v[i]
             }
         }
         steps += 1
     }
 }
 
-/// Adam (Kingma and Ba 2015, Algorithm 1), with bias correction:
+/// AdaGrad (Duchi, Hazan and Singer 2011): per-parameter rates shrink with the sum of squares.
 ///
+///     g ← g + λθ
+///     G ← G + g²
+///     θ ← θ − lr · g / (√G + ε)
+public final class AdaGrad: Optimizer {
+    public let epsilon: Float, weightDecay: Float
+    public var steps = 0
+    private let spans: [Range<Int>]
+    private let buffers = StateBuffers()
+    private let sumOfSquares: UnsafeMutableBufferPointer<Float>
+
+    public init(parameterCount: Int, spans: [Range<Int>]? = nil, epsilon: Float = 1e-10, weightDecay: Float = 0) {
+        self.epsilon = epsilon
+        self.weightDecay = weightDecay
+        self.spans = spans ?? [0..<parameterCount]
+        sumOfSquares = buffers.add("sum_of_squares", count: parameterCount)
+    }
+
+    public var state: [(name: String, buffer: UnsafeMutableBufferPointer<Float>)] { buffers.named }
+
+    public func step(_ parameters: ParameterStore<Float>, learningRate lr: Float) {
+        let theta = parameters.values, g = parameters.gradients, s = sumOfSquares, eps = epsilon, wd = weightDecay
+        for span in spans {
+            for i in span {
+                let gi = g[i] + wd * theta[i]
+                s[i] += gi * gi
+                theta[i] -= lr * gi / (s[i].squareRoot() + eps)
+            }
+        }
+        steps += 1
+    }
+}
+
+/// RMSProp (Tieleman and Hinton 2012, lecture 6.5): a leaky average of squared gradients.
+///
+///     g ← g + λθ
+///     E ← ρ E + (1 − ρ) g²           ρ = `decay`
+///     θ ← θ − lr · g / (√E + ε)
+public final class RMSProp: Optimizer {
+    public let decay: Float, epsilon: Float, weightDecay: Float
+    public var steps = 0
+    private let spans: [Range<Int>]
+    private let buffers = StateBuffers()
+    private let meanSquare: UnsafeMutableBufferPointer<Float>
+
+    public init(parameterCount: Int, spans: [Range<Int>]? = nil, decay: Float = 0.9, epsilon: Float = 1e-8, weightDecay: Float = 0) {
+        self.decay = decay
+        self.epsilon = epsilon
+        self.weightDecay = weightDecay
+        self.spans = spans ?? [0..<parameterCount]
+        meanSquare = buffers.add("mean_square", count: parameterCount)
+    }
+
+    public var state: [(name: String, buffer: UnsafeMutableBufferPointer<Float>)] { buffers.named }
+
+    public func step(_ parameters: ParameterStore<Float>, learningRate lr: Float) {
+        let theta = parameters.values, g = parameters.gradients, e = meanSquare, rho = decay, eps = epsilon, wd = weightDecay
+        for span in spans {
+            for i in span {
+                let gi = g[i] + wd * theta[i]
+                e[i] = rho * e[i] + (1 - rho) * gi * gi
+                theta[i] -= lr * gi / (e[i].squareRoot() + eps)
+            }
+        }
+        steps += 1
+    }
+}
+
+/// Adam (Kingma and Ba 2015, Algorithm 1) with bias correction, and AdamW (Loshchilov and
+/// Hutter 2019) when `decoupled`:
+///
+///     g ← g + λθ                                   (Adam: weight decay coupled)
 ///     m ← β1 m + (1 − β1) g
 ///     v ← β2 v + (1 − β2) g²
 ///     m̂ = m / (1 − β1^t),  v̂ = v / (1 − β2^t)       t = steps taken, from 1
 ///     θ ← θ − lr · m̂ / (√v̂ + ε)
+///     θ ← θ − lr · λ θ                             (AdamW: decoupled, before the Adam step)
 public final class Adam: Optimizer {
-    public let beta1: Float, beta2: Float, epsilon: Float
+    public let beta1: Float, beta2: Float, epsilon: Float, weightDecay: Float, decoupled: Bool
     public var steps = 0
+    private let spans: [Range<Int>]
     private let buffers = StateBuffers()
     private let m: UnsafeMutableBufferPointer<Float>
     private let v: UnsafeMutableBufferPointer<Float>
 
-    public init(parameterCount: Int, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8) {
+    public init(parameterCount: Int, spans: [Range<Int>]? = nil, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8,
+                weightDecay: Float = 0, decoupled: Bool = false) {
         self.beta1 = beta1
         self.beta2 = beta2
         self.epsilon = epsilon
+        self.weightDecay = weightDecay
+        self.decoupled = decoupled
+        self.spans = spans ?? [0..<parameterCount]
         m = buffers.add("m", count: parameterCount)
         v = buffers.add("v", count: parameterCount)
     }
@@ -100,11 +192,14 @@ public final class Adam: Optimizer {
         let c1 = Float(1 - Double.pow(Double(beta1), t)), c2 = Float(1 - Double.pow(Double(beta2), t))
         let theta = parameters.values, g = parameters.gradients, m = m, v = v
         let b1 = beta1, b2 = beta2, eps = epsilon
-        for i in 0..<parameters.count {
-            let gi = g[i]
-            m[i] = b1 * m[i] + (1 - b1) * gi
-            v[i] = b2 * v[i] + (1 - b2) * gi * gi
-            theta[i] -= lr * (m[i] / c1) / ((v[i] / c2).squareRoot() + eps)
+        let coupled = decoupled ? 0 : weightDecay, shrink = decoupled ? 1 - lr * weightDecay : 1
+        for span in spans {
+            for i in span {
+                let gi = g[i] + coupled * theta[i]
+                m[i] = b1 * m[i] + (1 - b1) * gi
+                v[i] = b2 * v[i] + (1 - b2) * gi * gi
+                theta[i] = theta[i] * shrink - lr * (m[i] / c1) / ((v[i] / c2).squareRoot() + eps)
+            }
         }
     }
 }

@@ -6,6 +6,8 @@ public struct EpochRecord: Sendable {
     public var learningRate: Double
     /// Wall time of this epoch.
     public var seconds: Double
+    /// The moving average of the per-step training loss at the epoch's end.
+    public var smoothedLoss: Double? = nil
 
     public var trainLoss: Double { metrics["train_loss"]! }
     public var trainAccuracy: Double? { metrics["train_accuracy"] }
@@ -15,12 +17,21 @@ public struct EpochRecord: Sendable {
 /// implements only what it needs; the trainer calls them in the order they were given.
 public protocol TrainingCallback: AnyObject {
     func trainingBegan(_ trainer: Trainer) throws
+    /// After every optimizer step; must be cheap (it runs in the hot loop).
+    func stepEnded(epoch: Int, step: Int, of steps: Int, smoothedLoss: Double, trainer: Trainer)
     func epochEnded(_ record: EpochRecord, trainer: Trainer) throws
+    /// A signal stopped training after a step; write what must survive.
+    func trainingInterrupted(_ trainer: Trainer) throws
+    /// Something the user should know (early stop, rollback, restored weights).
+    func noticed(_ message: String, trainer: Trainer) throws
     func trainingEnded(_ history: [EpochRecord], trainer: Trainer) throws
 }
 
 extension TrainingCallback {
     public func trainingBegan(_ trainer: Trainer) throws {}
+    public func stepEnded(epoch: Int, step: Int, of steps: Int, smoothedLoss: Double, trainer: Trainer) {}
     public func epochEnded(_ record: EpochRecord, trainer: Trainer) throws {}
+    public func trainingInterrupted(_ trainer: Trainer) throws {}
+    public func noticed(_ message: String, trainer: Trainer) throws {}
     public func trainingEnded(_ history: [EpochRecord], trainer: Trainer) throws {}
 }

@@ -1,5 +1,6 @@
 import DLData
 import DLNN
+import DLOptim
 import Foundation
 
 /// A validated config: the resolved JSON (defaults filled, written to the run directory)
@@ -13,8 +14,23 @@ public struct Config: Sendable {
         public var momentum: Double
         public var nesterov: Bool
         public var betas: (Double, Double)
-        public var epsilon: Double
+        public var epsilon: Double?
+        public var decay: Double
+        public var weightDecay: Double
+        public var clipNorm: Double?
+        public var clipValue: Double?
+        public var history: Int
     }
+
+    public struct EarlyStopping: Sendable {
+        public var monitor: String
+        public var maximize: Bool
+        public var patience: Int
+        public var minDelta: Double
+        public var restoreBest: Bool
+    }
+
+    public enum NonFinitePolicy: String, Sendable { case stop, skipBatch = "skip_batch", rollback }
 
     public var resolved: JSON
     /// The config file, as given; relative data paths resolve against its directory.
@@ -39,14 +55,31 @@ public struct Config: Sendable {
     public var task: Task
     public var model: ModelSpec
     public var optimizer: OptimizerSettings
+    public var schedule: Schedule
+    /// The metric reduce-on-plateau watches.
+    public var plateauMonitor: String
     public var epochs: Int
     public var batchSize: Int
     public var dropLast: Bool
     public var prefetch: Bool
+    public var threads: Int?
+    public var earlyStopping: EarlyStopping?
+    public var checkpointEvery: Int
+    /// The metric that decides best.h5 and the best epoch, and whether larger is better.
+    public var checkpointMonitor: String
+    public var checkpointMaximize: Bool
+    public var onNonFinite: NonFinitePolicy
+    public var maxRollbacks: Int
+    public var snapshots: Bool
+    /// A checkpoint to initialise matching layers from (an absolute path).
+    public var initFrom: String?
+    /// Whether validation metrics exist: a validation source, or cross-validation folds.
+    public var hasValidation: Bool
     public var outputDirectory: String
 
     /// Reads, overrides (`KEY=VALUE` by dotted path), validates and types `file`.
-    public static func load(_ file: String, overrides: [String] = []) throws -> Config {
+    /// `crossValidation`: folds will supply validation data (`--folds`).
+    public static func load(_ file: String, overrides: [String] = [], crossValidation: Bool = false) throws -> Config {
         guard let data = FileManager.default.contents(atPath: file) else {
             throw ConfigError(file: file, path: "", FileManager.default.fileExists(atPath: file)
                 ? "cannot read the config file (permissions?)" : "no such config file; check the path")
@@ -60,10 +93,10 @@ public struct Config: Sendable {
         }
         for override in overrides { json = try applyOverride(override, to: json, schema: ConfigSchema.root) }
         let resolved = try ConfigSchema.root.validate(json, file: file)
-        return try Config(resolved: resolved, file: file, raw: json)
+        return try Config(resolved: resolved, file: file, raw: json, crossValidation: crossValidation)
     }
 
-    init(resolved: JSON, file: String, raw: JSON) throws {
+    init(resolved: JSON, file: String, raw: JSON, crossValidation: Bool = false) throws {
         self.file = file
         let r = resolved
         seed = UInt64(r["seed"]!.number!)
@@ -72,12 +105,53 @@ public struct Config: Sendable {
 
         model = Config.modelSpec(r["model"]!)
         let o = r["optimizer"]!, betas = o["betas"]!.items!.map { $0.number! }
-        optimizer = OptimizerSettings(name: o["name"]!.string!, learningRate: o["lr"]!.number!, momentum: o["momentum"]!.number!,
-                                      nesterov: o["nesterov"]!.bool!, betas: (betas[0], betas[1]), epsilon: o["eps"]!.number!)
-        epochs = Int(r["training"]!["epochs"]!.number!)
-        batchSize = Int(r["training"]!["batch_size"]!.number!)
-        dropLast = r["training"]!["drop_last"]!.bool!
-        prefetch = r["training"]!["prefetch"]!.bool!
+        let name = o["name"]!.string!
+        optimizer = OptimizerSettings(name: name, learningRate: o["lr"]!.number!, momentum: o["momentum"]!.number!,
+                                      nesterov: o["nesterov"]!.bool!, betas: (betas[0], betas[1]), epsilon: o["eps"]?.number,
+                                      decay: o["decay"]?.number ?? 0.9, weightDecay: o["weight_decay"]?.number ?? (name == "adamw" ? 0.01 : 0),
+                                      clipNorm: o["clip_norm"]?.number, clipValue: o["clip_value"]?.number,
+                                      history: o["history"].map { Int($0.number!) } ?? 10)
+        let t = r["training"]!
+        epochs = Int(t["epochs"]!.number!)
+        batchSize = Int(t["batch_size"]!.number!)
+        dropLast = t["drop_last"]!.bool!
+        prefetch = t["prefetch"]!.bool!
+        threads = t["threads"].map { Int($0.number!) }
+        hasValidation = crossValidation || data.validation != nil
+        let fallbackMonitor = hasValidation ? "val_loss" : "train_loss"
+        if let e = t["early_stopping"] {
+            let monitor = e["monitor"]!.string!
+            let mode = e["mode"]!.string!
+            earlyStopping = EarlyStopping(monitor: monitor, maximize: mode == "max" || (mode == "auto" && monitor.hasSuffix("accuracy")),
+                                          patience: Int(e["patience"]!.number!), minDelta: e["min_delta"]!.number!, restoreBest: e["restore_best"]!.bool!)
+        }
+        checkpointEvery = Int(t["checkpoint"]!["every"]!.number!)
+        checkpointMonitor = t["checkpoint"]!["monitor"]?.string ?? earlyStopping?.monitor ?? fallbackMonitor
+        checkpointMaximize = checkpointMonitor == earlyStopping?.monitor ? earlyStopping!.maximize : checkpointMonitor.hasSuffix("accuracy")
+        onNonFinite = NonFinitePolicy(rawValue: t["on_nonfinite"]!.string!)!
+        maxRollbacks = Int(t["max_rollbacks"]!.number!)
+        snapshots = t["snapshots"]!.bool!
+        if let path = r["model"]!["init_from"]?.string {
+            initFrom = path.hasPrefix("/") ? path : URL(fileURLWithPath: file).deletingLastPathComponent().appendingPathComponent(path).standardizedFileURL.path
+        }
+        let sc = r["schedule"]!
+        var schedule = Schedule()
+        schedule.kind = Schedule.Kind(rawValue: sc["name"]!.string!)!
+        schedule.warmupEpochs = Int(sc["warmup_epochs"]!.number!)
+        schedule.epochs = Swift.max(1, epochs - schedule.warmupEpochs)
+        schedule.gamma = sc["gamma"]?.number ?? 0.5
+        schedule.stepSize = sc["step_size"].map { Int($0.number!) } ?? 10
+        schedule.milestones = sc["milestones"]?.items?.map { Int($0.number!) } ?? []
+        schedule.decay = sc["decay"]?.number ?? 0.1
+        schedule.minimumRate = sc["min_lr"]?.number ?? 0
+        schedule.restartPeriod = sc["period"].map { Int($0.number!) } ?? 10
+        schedule.restartMultiplier = sc["multiplier"].map { Int($0.number!) } ?? 1
+        schedule.maximumRate = sc["max_lr"]?.number
+        schedule.warmupFraction = sc["pct_start"]?.number ?? 0.3
+        schedule.factor = sc["factor"]?.number ?? 0.1
+        schedule.patience = sc["patience"].map { Int($0.number!) } ?? 10
+        self.schedule = schedule
+        plateauMonitor = sc["monitor"]?.string ?? fallbackMonitor
         let stem = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
         outputDirectory = r["output"]!["dir"]?.string ?? "runs/\(stem)"
         self.resolved = r
@@ -254,16 +328,114 @@ public struct Config: Sendable {
         } catch let e as ModelError {
             throw error(at: "model.\(e.path)", e.message, in: raw)
         }
-        if optimizer.name != "sgd" && (raw["optimizer"]?["momentum"] != nil || raw["optimizer"]?["nesterov"] != nil) {
-            throw error(at: "optimizer.momentum", "momentum and nesterov belong to \"sgd\", but optimizer.name is \"\(optimizer.name)\"", in: raw)
-        }
-        if optimizer.nesterov && optimizer.momentum == 0 {
-            throw error(at: "optimizer.nesterov", "Nesterov momentum needs optimizer.momentum > 0", in: raw)
-        }
+        try checkTrainingContradictions(raw: raw)
     }
 }
 
 extension Config {
+    /// Resuming needs the run's own config: the same model, data, optimizer and seed. Only
+    /// `training.epochs` (to train longer) and `output.dir` may differ.
+    public func checkResumable(from checkpoint: Checkpoint, path: String) throws {
+        func strip(_ json: JSON) -> JSON {
+            guard var members = json.members else { return json }
+            for k in members.indices {
+                if members[k].key == "training", var t = members[k].value.members {
+                    t.removeAll { $0.key == "epochs" }
+                    members[k].value = JSON(.object(t))
+                }
+            }
+            members.removeAll { $0.key == "output" }
+            return JSON(.object(members))
+        }
+        func firstDifference(_ a: JSON, _ b: JSON, _ path: String) -> String? {
+            if let am = a.members, let bm = b.members {
+                for key in Set(am.map(\.key)).union(bm.map(\.key)).sorted() {
+                    guard let av = a[key], let bv = b[key] else { return join(path, key) }
+                    if let d = firstDifference(av, bv, join(path, key)) { return d }
+                }
+                return nil
+            }
+            if let ai = a.items, let bi = b.items, ai.count == bi.count {
+                for (k, (x, y)) in zip(ai, bi).enumerated() { if let d = firstDifference(x, y, "\(path)[\(k)]") { return d } }
+                return nil
+            }
+            return a == b ? nil : path
+        }
+        let saved = strip(checkpoint.config), current = strip(resolved)
+        if let key = firstDifference(saved, current, "") {
+            throw ConfigError(file: file, path: key,
+                              "differs from the run in \(path) (\(saved.node(at: key)?.description ?? "absent") there, \(current.node(at: key)?.description ?? "absent") here); resume with the run's config (only training.epochs may change), or start a new run")
+        }
+        if checkpoint.state.stoppedEarly {
+            throw ConfigError(file: file, path: "training.early_stopping",
+                              "the run in \(path) stopped early after epoch \(checkpoint.state.epoch); there is nothing to resume (start a new run to train on)")
+        }
+        if checkpoint.state.epoch > epochs || (checkpoint.state.epoch == epochs && checkpoint.state.stepInEpoch == 0) {
+            throw ConfigError(file: file, path: "training.epochs",
+                              "the run in \(path) already finished \(checkpoint.state.epoch) epochs; to train on, raise training.epochs (for example --set training.epochs=\(checkpoint.state.epoch + 10))")
+        }
+    }
+
+    /// The metrics.csv columns a run of this config records.
+    public var metricNames: [String] {
+        var names = ["train_loss"]
+        if hasValidation { names.append("val_loss") }
+        if task != .regression {
+            names.append("train_accuracy")
+            if hasValidation { names.append("val_accuracy") }
+        } else if hasValidation {
+            names += ["val_mse", "val_mae"]
+        }
+        return names
+    }
+
+    private func checkTrainingContradictions(raw: JSON) throws {
+        let o = raw["optimizer"], name = optimizer.name
+        let owners: [(String, [String])] = [("momentum", ["sgd"]), ("nesterov", ["sgd"]), ("betas", ["adam", "adamw"]),
+                                            ("eps", ["adam", "adamw", "rmsprop", "adagrad"]), ("decay", ["rmsprop"]), ("history", ["lbfgs"]),
+                                            ("clip_norm", ["sgd", "adagrad", "rmsprop", "adam", "adamw"]), ("clip_value", ["sgd", "adagrad", "rmsprop", "adam", "adamw"]),
+                                            ("weight_decay", ["sgd", "adagrad", "rmsprop", "adam", "adamw"])]
+        for (key, names) in owners where o?[key] != nil && !names.contains(name) {
+            throw error(at: "optimizer.\(key)", "\(key) applies to \(names.map { "\"\($0)\"" }.joined(separator: ", ")), but optimizer.name is \"\(name)\"", in: raw)
+        }
+        if optimizer.nesterov && optimizer.momentum == 0 {
+            throw error(at: "optimizer.nesterov", "Nesterov momentum needs optimizer.momentum > 0", in: raw)
+        }
+        if name == "lbfgs" {
+            if let k = model.layers.firstIndex(where: { $0.dropout > 0 }) {
+                throw error(at: "model.layers[\(k)].dropout", "L-BFGS needs the same loss every time it is evaluated; dropout makes it random. Remove dropout or use a first-order optimizer", in: raw)
+            }
+            if !data.augment.isEmpty {
+                throw error(at: "data.augment", "L-BFGS needs the same loss every time it is evaluated; augmentation makes it random", in: raw)
+            }
+        }
+        let sc = raw["schedule"]
+        let scheduleOwners: [(String, [Schedule.Kind])] = [("gamma", [.step, .multistep]), ("step_size", [.step]), ("milestones", [.multistep]),
+                                                          ("decay", [.exponential, .inverseTime]), ("min_lr", [.cosine, .cosineRestarts, .plateau]),
+                                                          ("period", [.cosineRestarts]), ("multiplier", [.cosineRestarts]), ("max_lr", [.oneCycle]),
+                                                          ("pct_start", [.oneCycle]), ("factor", [.plateau]), ("patience", [.plateau]), ("monitor", [.plateau])]
+        for (key, kinds) in scheduleOwners where sc?[key] != nil && !kinds.contains(schedule.kind) {
+            throw error(at: "schedule.\(key)", "\(key) applies to the \(kinds.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")) schedule\(kinds.count > 1 ? "s" : ""), but schedule.name is \"\(schedule.kind.rawValue)\"", in: raw)
+        }
+        if schedule.kind == .multistep && schedule.milestones.isEmpty {
+            throw error(at: "schedule", "the multistep schedule needs \"milestones\" (epochs where the rate drops)", in: raw)
+        }
+        if schedule.warmupEpochs >= epochs {
+            throw error(at: "schedule.warmup_epochs", "\(schedule.warmupEpochs) warmup epochs leave none of the \(epochs) training epochs for the schedule", in: raw)
+        }
+        if snapshots && schedule.kind != .cosineRestarts {
+            throw error(at: "training.snapshots", "snapshots are taken at the end of each cosine_restarts cycle; schedule.name is \"\(schedule.kind.rawValue)\"", in: raw)
+        }
+        let metrics = metricNames
+        for (path, value) in [("training.early_stopping.monitor", earlyStopping?.monitor), ("training.checkpoint.monitor", raw["training"]?["checkpoint"]?["monitor"]?.string),
+                              ("schedule.monitor", schedule.kind == .plateau ? plateauMonitor : nil)] {
+            guard let value, !metrics.contains(value) else { continue }
+            let why = value.hasPrefix("val_") && !hasValidation ? " (there is no validation data: add data.validation)" : ""
+            let hint = nearest(value, in: metrics).map { "; did you mean \"\($0)\"?" } ?? ""
+            throw error(at: path, "\"\(value)\" will not be recorded\(why); this run records \(metrics.joined(separator: ", "))\(hint)", in: raw)
+        }
+    }
+
     private func checkDataContradictions(raw: JSON) throws {
         let d = raw["data"]
         let p = d?["preprocess"]

@@ -1,12 +1,13 @@
 import DLCore
 import DLData
 import DLNN
+import DLOptim
 
 /// The config file's declaration: every key, its type, range, default and help text.
 /// `dltrain schema` prints it as JSON Schema; the README's reference is made from it.
 public enum ConfigSchema {
     public static let tasks = ["classification", "binary", "regression"]
-    public static let optimizers = ["sgd", "adam"]
+    public static let optimizers = ["sgd", "adagrad", "rmsprop", "adam", "adamw", "lbfgs"]
 
     static let positive = Schema.Bounds(minimum: 0, exclusiveMinimum: true)
 
@@ -114,21 +115,59 @@ public enum ConfigSchema {
             .init("huber_delta", .number(positive), "huber: where the loss turns from quadratic to linear (default 1)"),
             .init("l1", .number(.init(minimum: 0)), default: .number(0), "L1 penalty on every kernel, added to the loss"),
             .init("l2", .number(.init(minimum: 0)), default: .number(0), "L2 penalty (Σ w²) on every kernel, added to the loss"),
+            .init("init_from", .string(), "a checkpoint whose parameters initialise the layers of the same name and shape (transfer learning)"),
         ]), required: true, "the network"),
         .init("optimizer", .object([
             .init("name", .string(allowed: optimizers), default: .string("adam"), "update rule"),
-            .init("lr", .number(positive), default: .number(0.001), "learning rate"),
+            .init("lr", .number(positive), default: .number(0.001), "learning rate (lbfgs: the first line-search step)"),
             .init("momentum", .number(.init(minimum: 0, maximum: 1, exclusiveMaximum: true)), default: .number(0), "sgd: momentum coefficient"),
             .init("nesterov", .boolean, default: .bool(false), "sgd: Nesterov momentum"),
             .init("betas", .array(.number(.init(minimum: 0, maximum: 1, exclusiveMaximum: true)), minItems: 2, maxItems: 2),
-                  default: .array([.number(0.9), .number(0.999)]), "adam: decay rates of the moment estimates"),
-            .init("eps", .number(positive), default: .number(1e-8), "adam: added to the denominator"),
+                  default: .array([.number(0.9), .number(0.999)]), "adam, adamw: decay rates of the moment estimates"),
+            .init("eps", .number(positive), "adam, adamw, rmsprop: added to the denominator (default 1e-8); adagrad (default 1e-10)"),
+            .init("decay", .number(.init(minimum: 0, maximum: 1, exclusiveMaximum: true)), "rmsprop: weight of the running mean square (default 0.9)"),
+            .init("weight_decay", .number(.init(minimum: 0)), "L2 pull towards zero on every trainable parameter: decoupled for adamw (default 0.01), added to the gradient otherwise (default 0)"),
+            .init("clip_norm", .number(positive), "rescale the gradient when its global L2 norm exceeds this"),
+            .init("clip_value", .number(positive), "clamp each gradient entry to [-clip_value, clip_value]"),
+            .init("history", .integer(.init(minimum: 1)), "lbfgs: curvature pairs kept (default 10)"),
         ]), default: .object([]), "how parameters are updated"),
+        .init("schedule", .object([
+            .init("name", .string(allowed: Schedule.Kind.allCases.map(\.rawValue)), default: .string("constant"), "how the learning rate changes per epoch"),
+            .init("warmup_epochs", .integer(.init(minimum: 0)), default: .number(0), "linear warmup epochs in front of the schedule"),
+            .init("gamma", .number(positive), "step, multistep: factor per step (default 0.5)"),
+            .init("step_size", .integer(.init(minimum: 1)), "step: epochs per step (default 10)"),
+            .init("milestones", .array(.integer(.init(minimum: 1)), minItems: 1), "multistep: epochs (after warmup) where the rate is multiplied by gamma"),
+            .init("decay", .number(positive), "exponential: k in lr e^(-k t); inverse_time: k in lr / (1 + k t) (default 0.1)"),
+            .init("min_lr", .number(.init(minimum: 0)), "cosine, cosine_restarts, plateau: the lowest rate (default 0)"),
+            .init("period", .integer(.init(minimum: 1)), "cosine_restarts: epochs of the first cycle (default 10)"),
+            .init("multiplier", .integer(.init(minimum: 1)), "cosine_restarts: growth of each next cycle (default 1)"),
+            .init("max_lr", .number(positive), "one_cycle: the peak rate (default optimizer.lr)"),
+            .init("pct_start", .number(.init(minimum: 0, maximum: 1, exclusiveMinimum: true, exclusiveMaximum: true)), "one_cycle: fraction of epochs rising (default 0.3)"),
+            .init("factor", .number(.init(minimum: 0, maximum: 1, exclusiveMinimum: true, exclusiveMaximum: true)), "plateau: rate multiplier per reduction (default 0.1)"),
+            .init("patience", .integer(.init(minimum: 0)), "plateau: epochs without improvement before a reduction (default 10)"),
+            .init("monitor", .string(), "plateau: the metric watched (default val_loss, or train_loss without validation)"),
+        ]), default: .object([]), "the learning-rate schedule"),
         .init("training", .object([
             .init("epochs", .integer(.init(minimum: 1)), default: .number(10), "passes over the training data"),
             .init("batch_size", .integer(.init(minimum: 1)), default: .number(32), "rows per minibatch"),
             .init("drop_last", .boolean, default: .bool(false), "skip the last, smaller batch of each epoch"),
             .init("prefetch", .boolean, default: .bool(true), "prepare the next batch on a background thread"),
+            .init("threads", .integer(.init(minimum: 1)), "BLAS threads (default: every core); bit-identical resumes need the same count"),
+            .init("early_stopping", .object([
+                .init("monitor", .string(), default: .string("val_loss"), "the metric watched: a metrics.csv column"),
+                .init("mode", .string(allowed: ["auto", "min", "max"]), default: .string("auto"), "whether smaller or larger is better (auto: max for accuracy, min otherwise)"),
+                .init("patience", .integer(.init(minimum: 0)), default: .number(10), "epochs without improvement before stopping"),
+                .init("min_delta", .number(.init(minimum: 0)), default: .number(0), "the smallest change that counts as an improvement"),
+                .init("restore_best", .boolean, default: .bool(true), "end with the best epoch's weights, also when training runs its course"),
+            ]), "stop when the monitored metric stops improving"),
+            .init("checkpoint", .object([
+                .init("every", .integer(.init(minimum: 1)), default: .number(1), "write checkpoints/last.h5 every this many epochs"),
+                .init("monitor", .string(), "the metric that decides best.h5 (default: early_stopping.monitor, else val_loss or train_loss)"),
+            ]), default: .object([]), "checkpoints/last.h5 and checkpoints/best.h5"),
+            .init("on_nonfinite", .string(allowed: ["stop", "skip_batch", "rollback"]), default: .string("stop"),
+                  "a NaN or infinite loss or gradient: stop (exit 1), skip the batch, or roll back to the last epoch and halve the learning rate"),
+            .init("max_rollbacks", .integer(.init(minimum: 1)), default: .number(3), "rollback: how many times before stopping"),
+            .init("snapshots", .boolean, default: .bool(false), "cosine_restarts: keep a checkpoint at the end of every cycle (a snapshot ensemble)"),
         ]), default: .object([]), "the training loop"),
         .init("output", .object([
             .init("dir", .string(), "run directory, relative to the working directory (default runs/CONFIG-NAME)"),

@@ -25,17 +25,18 @@ public final class RunDirectory: TrainingCallback {
             resolved = JSON(.object(members))
         }
         try write("config.json", resolved.rendered() + "\n")
-        try write("metrics.csv", header(trainer) + "\n")
+        // A resumed run starts from the checkpoint's history: rows a crashed run wrote after
+        // its last checkpoint are replaced, never duplicated.
+        try write("metrics.csv", ([header(trainer)] + trainer.history.map { row($0, trainer) }).joined(separator: "\n") + "\n")
         metrics = FileHandle(forWritingAtPath: "\(path)/metrics.csv")
         metrics?.seekToEndOfFile()
     }
 
     public func epochEnded(_ record: EpochRecord, trainer: Trainer) throws {
-        var fields = ["\(record.epoch)"] + trainer.metricColumns.map { record.metrics[$0].map(format) ?? "" }
-        fields += [format(record.learningRate), String(format: "%.4f", record.seconds)]
+        let line = row(record, trainer)
         guard let metrics else { throw RunFailure("\(path)/metrics.csv is not open for writing") }
         do {
-            try metrics.write(contentsOf: Data((fields.joined(separator: ",") + "\n").utf8))
+            try metrics.write(contentsOf: Data((line + "\n").utf8))
             try metrics.synchronize()
         } catch {
             throw RunFailure("cannot append to \(path)/metrics.csv: \(error.localizedDescription)")
@@ -43,17 +44,18 @@ public final class RunDirectory: TrainingCallback {
     }
 
     public func trainingEnded(_ history: [EpochRecord], trainer: Trainer) throws {
-        try metrics?.close()
+        try? metrics?.close()
         metrics = nil
         guard let last = history.last else { return }
         // The best epoch by validation loss when there is validation data, else training loss.
-        let monitor = trainer.metricColumns.contains("val_loss") ? "val_loss" : "train_loss"
-        let best = history.min { $0.metrics[monitor]! < $1.metrics[monitor]! }!
+        let monitor = trainer.config.checkpointMonitor
+        let best = history.first { $0.epoch == trainer.state.checkpointBestEpoch } ?? last
         func object(_ metrics: [String: Double]) -> JSON {
             .object(trainer.metricColumns.compactMap { name in metrics[name].map { (name, JSON.number($0)) } })
         }
         var members: [(String, JSON)] = [
             ("epochs", .number(Double(history.count))),
+            ("stopped_early", .bool(trainer.state.stoppedEarly)),
             ("monitor", .string(monitor)),
             ("best_epoch", .number(Double(best.epoch))),
             ("best", object(best.metrics)),
@@ -62,12 +64,22 @@ public final class RunDirectory: TrainingCallback {
         if let test = trainer.testMetrics {
             members.append(("test", .object(test.keys.sorted().map { ($0, JSON.number(test[$0]!)) })))
         }
+        if trainer.state.rollbacks > 0 || trainer.state.skippedBatches > 0 {
+            members.append(("nonfinite", .object([("rollbacks", .number(Double(trainer.state.rollbacks))), ("skipped_batches", .number(Double(trainer.state.skippedBatches)))])))
+        }
+        if let checkpoint = trainer.lastCheckpoint { members.append(("checkpoint", .string(checkpoint))) }
         members.append(("wall_seconds", .number((Date().timeIntervalSince(started) * 1000).rounded() / 1000)))
         try write("summary.json", JSON.object(members).rendered() + "\n")
     }
 
     private func header(_ trainer: Trainer) -> String {
-        (["epoch"] + trainer.metricColumns + ["lr", "seconds"]).joined(separator: ",")
+        (["epoch"] + trainer.metricColumns + ["lr", "seconds", "train_loss_smoothed"]).joined(separator: ",")
+    }
+
+    private func row(_ record: EpochRecord, _ trainer: Trainer) -> String {
+        var fields = ["\(record.epoch)"] + trainer.metricColumns.map { record.metrics[$0].map(format) ?? "" }
+        fields += [format(record.learningRate), String(format: "%.4f", record.seconds), record.smoothedLoss.map(format) ?? ""]
+        return fields.joined(separator: ",")
     }
 
     private func format(_ x: Double) -> String { String(format: "%.6g", x) }
@@ -85,13 +97,28 @@ public final class RunDirectory: TrainingCallback {
     }
 }
 
-/// Prints one line per epoch to standard error (never carriage-return updates, which
-/// flood log files), and a closing line.
+/// Training progress on standard error. On a terminal: a live bar for the current epoch
+/// (steps, step rate, time left, smoothed loss), redrawn at most ten times a second, then one
+/// line per epoch. Elsewhere (a log file, a pipe): only the line per epoch, never carriage
+/// returns. Colour only on a terminal, and not when NO_COLOR is set.
 public final class ConsoleLogger: TrainingCallback {
     let quiet: Bool
-    public init(quiet: Bool) { self.quiet = quiet }
+    let live: Bool
+    let color: Bool
+    private var epochStarted = Date()
+    private var lastDraw = Date.distantPast
+    private var drawn = false
+
+    public init(quiet: Bool) {
+        self.quiet = quiet
+        live = !quiet && isatty(STDERR_FILENO) != 0 && ProcessInfo.processInfo.environment["TERM"] != "dumb"
+        color = isatty(STDERR_FILENO) != 0 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
+    }
+
+    private func paint(_ text: String, _ code: String) -> String { color ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text }
 
     public func trainingBegan(_ trainer: Trainer) throws {
+        epochStarted = Date()
         guard !quiet else { return }
         printError(trainer.model.summary)
         let d = trainer.data
@@ -102,9 +129,28 @@ public final class ConsoleLogger: TrainingCallback {
         if let k = d.preprocessor.keptVarianceFraction {
             printError(String(format: "PCA keeps %d of %d components, %.1f%% of the variance", d.preprocessor.outputColumns, d.preprocessor.inputColumns, 100 * k))
         }
+        for note in trainer.notes { printError(note) }
+    }
+
+    public func stepEnded(epoch: Int, step: Int, of steps: Int, smoothedLoss: Double, trainer: Trainer) {
+        guard live else { return }
+        let now = Date()
+        if step == 1 && !drawn { epochStarted = now }
+        guard now.timeIntervalSince(lastDraw) >= 0.1 || step == steps else { return }
+        lastDraw = now
+        let elapsed = Swift.max(now.timeIntervalSince(epochStarted), 1e-6), rate = Double(step) / elapsed
+        let width = 24, filled = Swift.min(width, width * step / Swift.max(steps, 1))
+        let bar = String(repeating: "=", count: filled) + (filled < width ? ">" : "") + String(repeating: " ", count: Swift.max(0, width - filled - 1))
+        let line = String(format: "epoch %d/%d [%@] %d/%d  %.0f steps/s  ETA %.1fs  loss %.4f", epoch, trainer.config.epochs, bar, step, steps,
+                          rate, Double(steps - step) / rate, smoothedLoss)
+        FileHandle.standardError.write(Data(("\r\u{1B}[K" + line).utf8))
+        drawn = true
     }
 
     public func epochEnded(_ record: EpochRecord, trainer: Trainer) throws {
+        if drawn { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        drawn = false
+        epochStarted = Date()
         guard !quiet else { return }
         let total = trainer.config.epochs, width = String(total).count
         var line = "epoch \(String(repeating: " ", count: width - String(record.epoch).count))\(record.epoch)/\(total)"
@@ -112,8 +158,20 @@ public final class ConsoleLogger: TrainingCallback {
             guard let value = record.metrics[name] else { continue }
             line += name.hasSuffix("accuracy") ? String(format: "  %@ %.1f%%", name, 100 * value) : String(format: "  %@ %.4f", name, value)
         }
-        line += String(format: "  %.2fs", record.seconds)
+        line += String(format: "  lr %.3g  %.2fs", record.learningRate, record.seconds)
+        if trainer.improvedLastEpoch && record.epoch > 1 { line += paint("  *", "32") }
         printError(line)
+    }
+
+    public func noticed(_ message: String, trainer: Trainer) throws {
+        if drawn { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        drawn = false
+        printError(paint(message, "33"))
+    }
+
+    public func trainingInterrupted(_ trainer: Trainer) throws {
+        if drawn { FileHandle.standardError.write(Data("\n".utf8)) }
+        drawn = false
     }
 
     public func trainingEnded(_ history: [EpochRecord], trainer: Trainer) throws {

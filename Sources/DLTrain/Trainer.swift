@@ -12,32 +12,50 @@ public struct RunFailure: Error, CustomStringConvertible {
 }
 
 /// Trains a model from a ``Config``: minibatches in a reshuffled order each epoch, forward,
-/// backward, one optimizer step per batch; validation metrics each epoch, test metrics at the end.
+/// backward, clipping, one optimizer step per batch (or one L-BFGS iteration over the whole
+/// training set per epoch); the learning rate from the schedule; validation metrics, early
+/// stopping and checkpoints each epoch; test metrics at the end.
+///
+/// Everything random draws from streams seeded by the config and saved in checkpoints, so a
+/// run resumed from any checkpoint, even one written mid-epoch by Ctrl-C, continues exactly as
+/// the uninterrupted run would have (with the same BLAS thread count).
 public final class Trainer {
     public let config: Config
     public let data: TrainingData
     public let model: Model
     public let parameters: ParameterStore<Float>
-    public let optimizer: Optimizer
-    public private(set) var history: [EpochRecord] = []
-    /// Metrics of the test split after training, when there is one.
-    public private(set) var testMetrics: [String: Double]?
-    /// Wall time spent reading, splitting and fitting the preprocessing.
-    public let dataSeconds: Double
     /// The metric columns of each epoch, in `metrics.csv` order (after `epoch`, before `lr`).
     public let metricColumns: [String]
+    /// Wall time spent reading, splitting and fitting the preprocessing.
+    public let dataSeconds: Double
+    public private(set) var state = TrainingState()
+    /// Metrics of the test split after training, when there is one.
+    public private(set) var testMetrics: [String: Double]?
+    /// Whether the last epoch improved the checkpoint monitor (best.h5 is then rewritten).
+    public private(set) var improvedLastEpoch = false
+    /// Lines for the console before training (transfer learning, resumption).
+    public private(set) var notes: [String] = []
+    /// Where the last checkpoint went (set by the checkpoint writer).
+    public var lastCheckpoint: String?
 
+    public var history: [EpochRecord] { state.history }
+
+    private let firstOrder: Optimizer?
+    private let lbfgs: LBFGS?
+    private let spans: [Range<Int>]
     private let step: Executor<Float>
     private let evaluation: Executor<Float>
     private let trainLoader: BatchLoader
     private let validationLoader: BatchLoader?
     private let testLoader: BatchLoader?
+    private var bestParameters: [Float]?
     private var isClassification: Bool { config.task != .regression }
 
     /// Reads the data and builds everything; nothing trains until ``fit(callbacks:)``.
-    /// `fold` makes the k-th of K folds the validation split.
-    public init(config: Config, fold: (index: Int, count: Int)? = nil) throws {
+    /// `fold` makes the k-th of K folds the validation split; `resume` continues a checkpoint.
+    public init(config: Config, fold: (index: Int, count: Int)? = nil, resume: (checkpoint: Checkpoint, path: String)? = nil) throws {
         self.config = config
+        if let threads = config.threads { BLAS.threadCount = threads }
         let started = Date()
         data = try TrainingData(config: config, fold: fold)
         dataSeconds = Date().timeIntervalSince(started)
@@ -54,6 +72,7 @@ public final class Trainer {
         }
         var rng = RandomSource(seed: config.seed)
         parameters = try model.initialParameters(rng: &rng)
+        spans = trainableSpans(of: model.graph)
         let batch = Swift.min(config.batchSize, data.train.rows)
         step = try Executor(graph: model.graph, parameters: parameters, batchCapacity: batch)
         // Dropout masks, data order and augmentation each draw from a stream of their own.
@@ -70,7 +89,8 @@ public final class Trainer {
         let augmenter = config.data.augment.isEmpty ? nil
             : Augmenter(spec: config.data.augment, seed: config.seed &+ 0xA09, batchCapacity: batch,
                         featureWidth: Swift.max(inputs, data.train.columns), targetWidth: encoding.width)
-        trainLoader = BatchLoader(producer: data.train, batchSize: batch, dropLast: config.dropLast, shuffled: true,
+        let fullBatch = config.optimizer.name == "lbfgs"
+        trainLoader = BatchLoader(producer: data.train, batchSize: batch, dropLast: config.dropLast && !fullBatch, shuffled: !fullBatch,
                                   preprocessor: data.preprocessor, encoding: encoding, augmenter: augmenter,
                                   seed: config.seed &+ 0x5EED, prefetching: config.prefetch)
         let preprocessor = data.preprocessor
@@ -80,63 +100,303 @@ public final class Trainer {
         }
         validationLoader = heldOut(data.validation)
         testLoader = heldOut(data.test)
+        metricColumns = config.metricNames
 
-        var columns = ["train_loss"]
-        let validating = data.validation != nil
-        if validating { columns.append("val_loss") }
-        if config.task != .regression {
-            columns.append("train_accuracy")
-            if validating { columns.append("val_accuracy") }
-        } else if validating {
-            columns += ["val_mse", "val_mae"]
-        }
-        metricColumns = columns
-
-        let o = config.optimizer
+        let o = config.optimizer, count = model.graph.parameterCount, decay = Float(o.weightDecay)
+        lbfgs = fullBatch ? LBFGS(parameterCount: count, spans: spans, history: o.history) : nil
         switch o.name {
-        case "sgd": optimizer = SGD(parameterCount: model.graph.parameterCount, momentum: Float(o.momentum), nesterov: o.nesterov)
-        default: optimizer = Adam(parameterCount: model.graph.parameterCount, beta1: Float(o.betas.0), beta2: Float(o.betas.1), epsilon: Float(o.epsilon))
+        case "sgd": firstOrder = SGD(parameterCount: count, spans: spans, momentum: Float(o.momentum), nesterov: o.nesterov, weightDecay: decay)
+        case "adagrad": firstOrder = AdaGrad(parameterCount: count, spans: spans, epsilon: Float(o.epsilon ?? 1e-10), weightDecay: decay)
+        case "rmsprop": firstOrder = RMSProp(parameterCount: count, spans: spans, decay: Float(o.decay), epsilon: Float(o.epsilon ?? 1e-8), weightDecay: decay)
+        case "adam", "adamw":
+            firstOrder = Adam(parameterCount: count, spans: spans, beta1: Float(o.betas.0), beta2: Float(o.betas.1), epsilon: Float(o.epsilon ?? 1e-8),
+                              weightDecay: decay, decoupled: o.name == "adamw")
+        default: firstOrder = nil
+        }
+
+        if let path = config.initFrom, resume == nil {
+            let source = try Checkpoint.read(path)
+            let loaded = try source.load(into: parameters, graph: model.graph, onlyMatching: true, path: path)
+            guard !loaded.isEmpty else {
+                throw ConfigError(file: config.file, path: "model.init_from", "\(path) has no parameter matching this model by name and shape (it has \(source.parameters.keys.sorted().prefix(6).joined(separator: ", "))); name the layers alike")
+            }
+            notes.append("initialised \(loaded.count) of \(model.graph.parameters.count) parameters from \(path): \(loaded.joined(separator: ", "))")
+        }
+        if let (checkpoint, path) = resume { try restore(checkpoint, from: path) }
+    }
+
+    /// The optimizer's state buffers, for checkpoints.
+    var optimizerState: [(name: String, buffer: UnsafeMutableBufferPointer<Float>)] { firstOrder?.state ?? lbfgs?.state ?? [] }
+    var optimizerSteps: Int {
+        get { firstOrder?.steps ?? lbfgs?.steps ?? 0 }
+        set {
+            firstOrder?.steps = newValue
+            lbfgs?.steps = newValue
         }
     }
 
-    /// Runs every epoch, then the test split, then the callbacks' `trainingEnded`.
+    private func restore(_ checkpoint: Checkpoint, from path: String) throws {
+        try checkpoint.load(into: parameters, graph: model.graph, path: path)
+        for (name, buffer) in optimizerState {
+            guard let saved = checkpoint.optimizer[name], saved.count == buffer.count else {
+                throw DataError(file: path, "has no optimizer state \"\(name)\" of \(buffer.count) values; it was written with another optimizer (optimizer.name must match to resume)")
+            }
+            for i in 0..<buffer.count { buffer[i] = saved[i] }
+        }
+        if let steps = checkpoint.config["optimizer"]?["name"]?.string, steps != config.optimizer.name {
+            throw DataError(file: path, "was written by optimizer \"\(steps)\" but the config says \"\(config.optimizer.name)\"; resume with the same optimizer")
+        }
+        state = checkpoint.state
+        optimizerSteps = state.optimizerSteps
+        bestParameters = checkpoint.bestParameters
+        notes.append(state.stepInEpoch > 0
+            ? "resuming \(path): epoch \(state.epoch + 1), after step \(state.stepInEpoch)"
+            : "resuming \(path) after epoch \(state.epoch)")
+    }
+
+    // MARK: Training
+
+    /// What `fit` does with a non-finite loss or gradient.
+    private enum Recovery { case skipBatch, retryEpoch }
+
+    /// Runs the remaining epochs, then the test split, then the callbacks' `trainingEnded`.
     public func fit(callbacks: [TrainingCallback] = []) throws {
         for c in callbacks { try c.trainingBegan(self) }
         defer { trainLoader.finishEpoch() }
-        let schedule = ConstantSchedule()
-        let features = model.features, target = model.target, objective = model.objective
-        for epoch in 1...config.epochs {
+        InterruptSignal.received = 0
+        var snapshot: Snapshot? = nil
+        var epoch = state.epoch + 1
+        while epoch <= config.epochs && !state.stoppedEarly {
             let started = Date()
-            let lr = schedule.learningRate(epoch: epoch, base: config.optimizer.learningRate)
-            trainLoader.startEpoch()
-            var lossSum = 0.0, rowsSeen = 0, correct = 0
-            for b in 0..<trainLoader.batchCount {
-                step.rows = trainLoader.batchSize  // the window the loader may fill
-                let n = try trainLoader.next(features: step.buffer(features).baseAddress!, targets: step.buffer(target).baseAddress!)
-                step.rows = n
-                step.forward()
-                let loss = step.scalar(objective)
-                guard loss.isFinite else {
-                    throw RunFailure("the loss became \(loss) at epoch \(epoch), step \(b + 1); the learning rate (\(lr)) is likely too high, or the inputs need standardizing (data.preprocess.standardize)")
-                }
-                lossSum += Double(loss) * Double(n)
-                rowsSeen += n
-                if isClassification { correct += countCorrect(step, rows: n) }
-                step.backward(from: objective)
-                optimizer.step(parameters, learningRate: Float(lr))
+            let lr = config.schedule.rate(epoch: epoch - 1, base: config.optimizer.learningRate, reductions: state.plateau.reductions) * state.rateScale
+            beginEpoch()
+            if config.onNonFinite == .rollback { snapshot = Snapshot(of: self) }
+            do {
+                if lbfgs != nil { try lbfgsEpoch(epoch: epoch, lr: lr) } else { try firstOrderEpoch(epoch: epoch, lr: lr, callbacks: callbacks) }
+            } catch Divergence.retry {
+                guard let snapshot else { throw RunFailure("internal: rollback without a snapshot") }
+                trainLoader.finishEpoch()
+                snapshot.restore(into: self)
+                state.rollbacks += 1
+                state.rateScale /= 2
+                notes.append("epoch \(epoch): the loss or gradient became non-finite; rolled back and halved the learning rate (rollback \(state.rollbacks) of \(config.maxRollbacks))")
+                for c in callbacks { try c.noticed(notes.last!, trainer: self) }
+                continue
             }
-            var metrics = ["train_loss": lossSum / Double(rowsSeen)]
-            if isClassification { metrics["train_accuracy"] = Double(correct) / Double(rowsSeen) }
-            if let validationLoader {
-                for (name, value) in try evaluate(validationLoader) { metrics["val_" + name] = value }
-            }
-            let record = EpochRecord(epoch: epoch, metrics: metrics, learningRate: lr, seconds: Date().timeIntervalSince(started))
-            history.append(record)
-            for c in callbacks { try c.epochEnded(record, trainer: self) }
+            try finishEpoch(epoch: epoch, lr: lr, seconds: Date().timeIntervalSince(started), callbacks: callbacks)
+            epoch += 1
+        }
+        if let stopping = config.earlyStopping, stopping.restoreBest, let best = bestParameters {
+            for i in 0..<parameters.count { parameters.values[i] = best[i] }
+            notes.append("restored the weights of epoch \(state.bestEpoch), the best by \(stopping.monitor)")
+            for c in callbacks { try c.noticed(notes.last!, trainer: self) }
         }
         if let testLoader { testMetrics = try evaluate(testLoader) }
         for c in callbacks { try c.trainingEnded(history, trainer: self) }
     }
+
+    /// Positions the data for the next epoch: fresh, or (after a resume) exactly where the
+    /// checkpoint left it.
+    private func beginEpoch() {
+        if let shuffle = state.shuffleAtEpochStart { trainLoader.rng = shuffle }
+        if let augment = state.augmentAtEpochStart { trainLoader.augmenter?.rng = augment }
+        if let dropout = state.dropout { step.rng = dropout }
+        state.shuffleAtEpochStart = trainLoader.rng
+        state.augmentAtEpochStart = trainLoader.augmenter?.rng
+        if state.stepInEpoch == 0 {
+            state.partialLoss = 0
+            state.partialRows = 0
+            state.partialCorrect = 0
+        }
+        trainLoader.startEpoch()
+    }
+
+    private enum Divergence: Error { case retry }
+
+    private func firstOrderEpoch(epoch: Int, lr: Double, callbacks: [TrainingCallback]) throws {
+        let features = model.features, target = model.target, objective = model.objective
+        let x = step.buffer(features).baseAddress!, y = step.buffer(target).baseAddress!
+        let batches = trainLoader.batchCount
+        // After a mid-epoch resume: replay the batches already trained (the pipeline's
+        // generators advance exactly as they did), without training on them.
+        for _ in 0..<state.stepInEpoch { _ = try trainLoader.next(features: x, targets: y) }
+        for b in state.stepInEpoch..<batches {
+            step.rows = trainLoader.batchSize
+            let n = try trainLoader.next(features: x, targets: y)
+            step.rows = n
+            step.forward()
+            let loss = step.scalar(objective)
+            step.backward(from: objective)
+            let norm = gradientNorm()
+            if !loss.isFinite || !norm.isFinite {
+                switch try nonFinite(loss: Double(loss), norm: norm, epoch: epoch, step: b + 1, lr: lr) {
+                case .skipBatch:
+                    state.stepInEpoch = b + 1
+                    continue
+                case .retryEpoch: throw Divergence.retry
+                }
+            }
+            clip(norm: norm)
+            firstOrder!.step(parameters, learningRate: Float(lr))
+            state.partialLoss += Double(loss) * Double(n)
+            state.partialRows += n
+            if isClassification { state.partialCorrect += countCorrect(step, rows: n) }
+            let smoothed = state.average(Double(loss))
+            state.stepInEpoch = b + 1
+            for c in callbacks { c.stepEnded(epoch: epoch, step: b + 1, of: batches, smoothedLoss: smoothed, trainer: self) }
+            if InterruptSignal.pending != 0 { try interrupt(callbacks) }
+        }
+    }
+
+    /// One L-BFGS iteration on the whole training set: each evaluation is a full pass,
+    /// gradients accumulated over the batches, each weighted by its share of the rows.
+    private func lbfgsEpoch(epoch: Int, lr: Double) throws {
+        let features = model.features, target = model.target, objective = model.objective
+        let x = step.buffer(features).baseAddress!, y = step.buffer(target).baseAddress!
+        let total = Double(data.train.rows)
+        var correct = 0
+        var seed: [Float] = [1]
+        let loss = try lbfgs!.iterate(parameters, learningRate: Float(lr)) {
+            parameters.zeroGradients()
+            trainLoader.startEpoch()
+            var sum = 0.0
+            correct = 0
+            while true {
+                step.rows = trainLoader.batchSize
+                let n = try trainLoader.next(features: x, targets: y)
+                if n == 0 { break }
+                step.rows = n
+                step.forward()
+                sum += Double(step.scalar(objective)) * Double(n)
+                if isClassification { correct += countCorrect(step, rows: n) }
+                seed[0] = Float(Double(n) / total)
+                step.backward(from: objective, seed: seed, zeroingParameterGradients: false)
+            }
+            return sum / total
+        }
+        guard loss.isFinite else {
+            switch try nonFinite(loss: loss, norm: gradientNorm(), epoch: epoch, step: 1, lr: lr) {
+            case .skipBatch: return
+            case .retryEpoch: throw Divergence.retry
+            }
+        }
+        state.partialLoss = loss * total
+        state.partialRows = Int(total)
+        state.partialCorrect = correct
+        _ = state.average(loss)
+        state.stepInEpoch = 1
+        if InterruptSignal.pending != 0 { try interrupt([]) }
+    }
+
+    /// The global L2 norm of the trainable gradients (infinite or NaN when any entry is).
+    private func gradientNorm() -> Double {
+        let g = parameters.gradients
+        var sum: Float = 0
+        for span in spans { for i in span { sum += g[i] * g[i] } }
+        return Double(sum).squareRoot()
+    }
+
+    private func clip(norm: Double) {
+        let g = parameters.gradients
+        if let limit = config.optimizer.clipValue.map(Float.init) {
+            for span in spans { for i in span { g[i] = Swift.min(Swift.max(g[i], -limit), limit) } }
+        }
+        if let limit = config.optimizer.clipNorm {
+            let current = config.optimizer.clipValue == nil ? norm : gradientNorm()
+            if current > limit {
+                let factor = Float(limit / current)
+                for span in spans { for i in span { g[i] *= factor } }
+            }
+        }
+    }
+
+    private func nonFinite(loss: Double, norm: Double, epoch: Int, step b: Int, lr: Double) throws -> Recovery {
+        let what = !loss.isFinite ? "the loss became \(loss)" : "the gradient norm became \(norm)"
+        let place = "at epoch \(epoch), step \(b)"
+        switch config.onNonFinite {
+        case .skipBatch:
+            state.skippedBatches += 1
+            restoreRunningStatistics()
+            if state.skippedBatches > 10 * Swift.max(1, trainLoader.batchCount) {
+                throw RunFailure("\(what) \(place), after \(state.skippedBatches) batches skipped for the same reason; the run is diverging. Lower optimizer.lr (now \(lr)) or standardize the inputs")
+            }
+            return .skipBatch
+        case .rollback where state.rollbacks < config.maxRollbacks:
+            return .retryEpoch
+        default:
+            let kept = lastCheckpoint.map { "; the last good checkpoint is \($0) (epoch \(state.epoch))" } ?? ""
+            throw RunFailure("\(what) \(place) (learning rate \(lr)). Likely causes: a learning rate too high for this model (try a tenth), inputs that need data.preprocess.standardize, or an exploding deep network (try optimizer.clip_norm or batchnorm); training.on_nonfinite \"rollback\" retries with half the rate\(kept)")
+        }
+    }
+
+    /// After a skipped batch: batch-norm running statistics may have taken in the bad batch;
+    /// set any that are no longer finite back to their initial values.
+    private func restoreRunningStatistics() {
+        for spec in model.graph.parameters where !spec.trainable && (spec.name.hasSuffix("/moving_mean") || spec.name.hasSuffix("/moving_variance")) {
+            let window = parameters.values(of: spec), initial: Float = spec.name.hasSuffix("mean") ? 0 : 1
+            for i in 0..<spec.count where !window[i].isFinite { window[i] = initial }
+        }
+    }
+
+    private func interrupt(_ callbacks: [TrainingCallback]) throws {
+        trainLoader.finishEpoch()
+        state.dropout = step.rng
+        for c in callbacks { try c.trainingInterrupted(self) }
+        throw Interrupted(signal: InterruptSignal.pending, checkpoint: lastCheckpoint)
+    }
+
+    private func finishEpoch(epoch: Int, lr: Double, seconds: Double, callbacks: [TrainingCallback]) throws {
+        var metrics = ["train_loss": state.partialRows > 0 ? state.partialLoss / Double(state.partialRows) : .nan]
+        if isClassification { metrics["train_accuracy"] = state.partialRows > 0 ? Double(state.partialCorrect) / Double(state.partialRows) : .nan }
+        if let validationLoader {
+            for (name, value) in try evaluate(validationLoader) { metrics["val_" + name] = value }
+        }
+        let record = EpochRecord(epoch: epoch, metrics: metrics, learningRate: lr, seconds: seconds,
+                                 smoothedLoss: state.averagedSteps > 0 ? state.smoothedLoss : nil)
+        state.history.append(record)
+        state.epoch = epoch
+        state.stepInEpoch = 0
+        state.dropout = step.rng
+        state.shuffleAtEpochStart = trainLoader.rng
+        state.augmentAtEpochStart = trainLoader.augmenter?.rng
+
+        func better(_ value: Double, than best: Double?, maximize: Bool, by delta: Double = 0) -> Bool {
+            guard let best else { return value.isFinite }
+            return maximize ? value > best + delta : value < best - delta
+        }
+        let monitored = metrics[config.checkpointMonitor] ?? .nan
+        improvedLastEpoch = better(monitored, than: state.checkpointBest, maximize: config.checkpointMaximize)
+        if improvedLastEpoch {
+            state.checkpointBest = monitored
+            state.checkpointBestEpoch = epoch
+        }
+        if let stopping = config.earlyStopping {
+            let value = metrics[stopping.monitor] ?? .nan
+            if better(value, than: state.bestValue, maximize: stopping.maximize, by: stopping.minDelta) {
+                state.bestValue = value
+                state.bestEpoch = epoch
+                state.waited = 0
+                if stopping.restoreBest { bestParameters = Array(parameters.values) }
+            } else {
+                state.waited += 1
+                if state.waited > stopping.patience {
+                    state.stoppedEarly = true
+                    notes.append("stopped early after epoch \(epoch): \(stopping.monitor) has not improved for \(state.waited) epochs (best \(String(format: "%.5g", state.bestValue ?? .nan)) at epoch \(state.bestEpoch))")
+                }
+            }
+        }
+        if config.schedule.kind == .plateau {
+            let value = metrics[config.plateauMonitor] ?? .nan
+            state.plateau.observe(value, minimize: !config.plateauMonitor.hasSuffix("accuracy"), patience: config.schedule.patience)
+        }
+        for c in callbacks { try c.epochEnded(record, trainer: self) }
+        if state.stoppedEarly { for c in callbacks { try c.noticed(notes.last!, trainer: self) } }
+    }
+
+    /// The best epoch's weights kept for restore_best (also saved in checkpoints).
+    var bestWeights: [Float]? { bestParameters }
+
+    // MARK: Evaluation
 
     /// Rows of the executor's current batch whose predicted class matches the target's.
     private func countCorrect(_ e: Executor<Float>, rows n: Int) -> Int {
@@ -205,5 +465,37 @@ public final class Trainer {
             metrics["mae"] = absolute / count
         }
         return metrics
+    }
+}
+
+/// The state at an epoch's start, kept in memory for `on_nonfinite: "rollback"`.
+private struct Snapshot {
+    let parameters: [Float]
+    let optimizer: [[Float]]
+    let steps: Int
+    let state: TrainingState
+
+    init(of trainer: Trainer) {
+        parameters = Array(trainer.parameters.values)
+        optimizer = trainer.optimizerState.map { Array($0.buffer) }
+        steps = trainer.optimizerSteps
+        state = trainer.stateForSnapshot
+    }
+
+    func restore(into trainer: Trainer) {
+        for i in parameters.indices { trainer.parameters.values[i] = parameters[i] }
+        for (k, (_, buffer)) in trainer.optimizerState.enumerated() { for i in 0..<buffer.count { buffer[i] = optimizer[k][i] } }
+        trainer.optimizerSteps = steps
+        trainer.restoreForSnapshot(state)
+    }
+}
+
+extension Trainer {
+    fileprivate var stateForSnapshot: TrainingState { state }
+    fileprivate func restoreForSnapshot(_ saved: TrainingState) {
+        let rollbacks = state.rollbacks, scale = state.rateScale
+        state = saved
+        state.rollbacks = rollbacks
+        state.rateScale = scale
     }
 }

@@ -1,0 +1,142 @@
+import DLCore
+import DLData
+import DLNN
+import Foundation
+
+/// A checkpoint: an HDF5 file with everything needed to evaluate, predict, export or resume.
+///
+///     parameters/LAYER/NAME    float32, the parameter's shape (dense_0/kernel (in, out), dense_0/bias (out), ...)
+///     optimizer/NAME           float32 (P): the optimizer's state buffers over the flat parameter vector
+///     best_parameters          float32 (P): the best epoch's weights, for restore_best (when recorded)
+///     preprocessing/NAME       float32: fill, shift, scale, pca_mean, projection (D, k), target_shift, target_scale
+///     meta/config.json         uint8 (UTF-8 text): the resolved config
+///     meta/state.json          uint8 (UTF-8 text): epoch, random states, history, early-stopping state... (``TrainingState``)
+///     meta/model.json          uint8 (UTF-8 text): feature names, class names, preprocessing settings, dltrain version, date
+///
+/// Writes are atomic (``HDF5File/writeAtomically(_:_:)``): a crash leaves the previous file.
+public struct Checkpoint {
+    public var config: JSON
+    public var state: TrainingState
+    public var parameters: [String: (shape: [Int], values: [Float])]
+    public var optimizer: [String: [Float]]
+    public var bestParameters: [Float]?
+    public var preprocessor: Preprocessor
+    public var classNames: [String]
+    public var featureNames: [String]
+    public var dltrainVersion: String
+    public var created: String
+
+    /// Saves the trainer's current state to `path`.
+    static func write(_ path: String, trainer: Trainer, state: TrainingState, bestParameters: [Float]?) throws {
+        try HDF5File.writeAtomically(path) { file in
+            let graph = trainer.model.graph, store = trainer.parameters
+            for spec in graph.parameters {
+                try file.write("parameters/\(spec.name)", shape: spec.shape, values: Array(store.values(of: spec)))
+            }
+            for (name, buffer) in trainer.optimizerState {
+                try file.write("optimizer/\(name)", shape: [buffer.count], values: Array(buffer))
+            }
+            if let bestParameters { try file.write("best_parameters", shape: [bestParameters.count], values: bestParameters) }
+            let p = trainer.data.preprocessor
+            let arrays: [(String, [Float]?, [Int]?)] = [
+                ("fill", p.fill, nil), ("shift", p.shift, nil), ("scale", p.scale, nil), ("pca_mean", p.pcaMean, nil),
+                ("projection", p.projection, [p.inputColumns, p.outputColumns]), ("target_shift", p.targetShift, nil), ("target_scale", p.targetScale, nil),
+            ]
+            for (name, values, shape) in arrays {
+                guard let values else { continue }
+                try file.write("preprocessing/\(name)", shape: shape ?? [values.count], values: values)
+            }
+            try file.writeText("meta/config.json", trainer.config.resolved.rendered())
+            var saved = state
+            saved.optimizerSteps = trainer.optimizerSteps
+            try file.writeText("meta/state.json", saved.json().rendered())
+            let model = JSON.object([
+                ("task", .string(trainer.config.task.rawValue)),
+                ("classes", .array(trainer.data.classNames.map(JSON.string))),
+                ("features", .array(trainer.data.featureNames.map(JSON.string))),
+                ("targets", .array(trainer.data.targetNames.map(JSON.string))),
+                ("image_shape", trainer.data.imageShape.map { .array($0.map { JSON.number(Double($0)) }) } ?? .null),
+                ("preprocessing", .object([
+                    ("scaling", .string(p.spec.scaling.rawValue)), ("pca_components", .number(Double(p.projection == nil ? 0 : p.outputColumns))),
+                    ("whiten", .bool(p.spec.whiten)), ("input_columns", .number(Double(p.inputColumns))),
+                    ("explained_variance", .array(p.explainedVariance.map(JSON.number))),
+                    ("kept_variance_fraction", p.keptVarianceFraction.map(JSON.number) ?? .null),
+                ])),
+                ("optimizer", .object([("name", .string(trainer.config.optimizer.name)), ("steps", .number(Double(trainer.optimizerSteps)))])),
+                ("dltrain_version", .string(DLTrain.dltrainVersion)),
+                ("created", .string(ISO8601DateFormatter().string(from: Date()))),
+            ])
+            try file.writeText("meta/model.json", model.rendered())
+        }
+    }
+
+    /// Reads and checks `path`: a file that is not one of ours, or is damaged, is a clear error.
+    public static func read(_ path: String) throws -> Checkpoint {
+        let file = try HDF5File.open(path)
+        func notOurs(_ why: String) -> DataError { DataError(file: path, "not a dltrain checkpoint (\(why))") }
+        for required in ["meta/config.json", "meta/state.json", "meta/model.json"] where !file.contains(required) {
+            throw notOurs("it has no \(required)")
+        }
+        func json(_ name: String) throws -> JSON {
+            do { return try JSON.parse(try file.readText(name)) } catch { throw notOurs("\(name) does not parse: \(error)") }
+        }
+        let config = try json("meta/config.json"), model = try json("meta/model.json")
+        let state = try TrainingState(json: try json("meta/state.json"), file: path)
+        var parameters: [String: (shape: [Int], values: [Float])] = [:]
+        for name in file.datasetNames where name.hasPrefix("parameters/") {
+            let (shape, values) = try file.read(name, as: Float.self)
+            parameters[String(name.dropFirst("parameters/".count))] = (shape, values)
+        }
+        var optimizer: [String: [Float]] = [:]
+        for name in file.datasetNames where name.hasPrefix("optimizer/") {
+            optimizer[String(name.dropFirst("optimizer/".count))] = try file.read(name, as: Float.self).values
+        }
+        let best = file.contains("best_parameters") ? try file.read("best_parameters", as: Float.self).values : nil
+        func array(_ name: String) throws -> [Float]? {
+            file.contains("preprocessing/\(name)") ? try file.read("preprocessing/\(name)", as: Float.self).values : nil
+        }
+        guard let pre = model["preprocessing"], let columns = pre["input_columns"]?.number, columns >= 1,
+              let shift = try array("shift"), let scale = try array("scale"), shift.count == Int(columns), scale.count == Int(columns) else {
+            throw notOurs("its preprocessing is incomplete")
+        }
+        var spec = PreprocessSpec()
+        spec.scaling = PreprocessSpec.Scaling(rawValue: pre["scaling"]?.string ?? "none") ?? .none
+        spec.whiten = pre["whiten"]?.bool ?? false
+        let projection = try array("projection")
+        if let projection, projection.count % Int(columns) != 0 { throw notOurs("preprocessing/projection does not fit \(Int(columns)) inputs") }
+        spec.pcaComponents = projection.map { $0.count / Int(columns) }
+        let targetShift = try array("target_shift")
+        spec.standardizeTargets = targetShift != nil
+        let preprocessor = Preprocessor(spec: spec, inputColumns: Int(columns), fill: try array("fill"), shift: shift, scale: scale,
+                                        pcaMean: try array("pca_mean"), projection: projection,
+                                        explainedVariance: pre["explained_variance"]?.items?.compactMap(\.number) ?? [],
+                                        keptVarianceFraction: pre["kept_variance_fraction"]?.number, targetShift: targetShift,
+                                        targetScale: try array("target_scale"))
+        return Checkpoint(config: config, state: state, parameters: parameters, optimizer: optimizer, bestParameters: best,
+                          preprocessor: preprocessor, classNames: model["classes"]?.items?.compactMap(\.string) ?? [],
+                          featureNames: model["features"]?.items?.compactMap(\.string) ?? [],
+                          dltrainVersion: model["dltrain_version"]?.string ?? "?", created: model["created"]?.string ?? "?")
+    }
+
+    /// Copies the checkpoint's parameters into `store` for `graph`: every parameter by name,
+    /// shapes checked. `onlyMatching` (transfer learning) skips absent or differently shaped
+    /// ones instead of failing, and returns the names loaded.
+    @discardableResult
+    func load(into store: ParameterStore<Float>, graph: Graph, onlyMatching: Bool = false, path: String) throws -> [String] {
+        var loaded: [String] = []
+        for spec in graph.parameters {
+            guard let saved = parameters[spec.name] else {
+                if onlyMatching { continue }
+                throw DataError(file: path, "has no parameter \(spec.name); it was saved from a different model (its parameters: \(parameters.keys.sorted().prefix(8).joined(separator: ", ")))")
+            }
+            guard saved.shape == spec.shape, saved.values.count == spec.count else {
+                if onlyMatching { continue }
+                throw DataError(file: path, "parameter \(spec.name) has shape \(Shape(saved.shape)) but the model's is \(Shape(spec.shape)); the model changed since the checkpoint")
+            }
+            let window = store.values(of: spec)
+            for i in 0..<spec.count { window[i] = saved.values[i] }
+            loaded.append(spec.name)
+        }
+        return loaded
+    }
+}

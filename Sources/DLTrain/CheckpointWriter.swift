@@ -1,0 +1,53 @@
+import Foundation
+
+/// Writes `checkpoints/last.h5` every `training.checkpoint.every` epochs (and at the end,
+/// and when a signal stops training), `checkpoints/best.h5` when the checkpoint monitor
+/// improves, and with `training.snapshots` a `checkpoints/snapshot-EPOCH.h5` at the end of
+/// each cosine_restarts cycle. Every write is atomic.
+public final class CheckpointWriter: TrainingCallback {
+    public let directory: String
+    public private(set) var snapshots: [String] = []
+
+    public init(runDirectory: String) throws {
+        directory = "\(runDirectory)/checkpoints"
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw RunFailure("cannot create \(directory): \(error.localizedDescription); choose another run directory with --out")
+        }
+    }
+
+    public var last: String { "\(directory)/last.h5" }
+    public var best: String { "\(directory)/best.h5" }
+
+    private func save(_ path: String, _ trainer: Trainer) throws {
+        do {
+            try Checkpoint.write(path, trainer: trainer, state: trainer.state, bestParameters: trainer.bestWeights)
+        } catch {
+            throw RunFailure("cannot write the checkpoint \(path): \(error); the previous checkpoint is intact. Free some disk space and resume from it")
+        }
+    }
+
+    public func epochEnded(_ record: EpochRecord, trainer: Trainer) throws {
+        if record.epoch % trainer.config.checkpointEvery == 0 || trainer.state.stoppedEarly || record.epoch == trainer.config.epochs {
+            try save(last, trainer)
+            trainer.lastCheckpoint = last
+        }
+        if trainer.improvedLastEpoch { try save(best, trainer) }
+        if trainer.config.snapshots && trainer.config.schedule.endsCycle(epoch: record.epoch - 1) {
+            let path = "\(directory)/snapshot-\(record.epoch).h5"
+            try save(path, trainer)
+            snapshots.append(path)
+        }
+    }
+
+    public func trainingInterrupted(_ trainer: Trainer) throws {
+        try save(last, trainer)
+        trainer.lastCheckpoint = last
+    }
+
+    public func trainingEnded(_ history: [EpochRecord], trainer: Trainer) throws {
+        try save(last, trainer)
+        trainer.lastCheckpoint = last
+    }
+}

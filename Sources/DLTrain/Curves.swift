@@ -1,0 +1,172 @@
+import Foundation
+
+/// A small SVG line-chart writer: panels stacked vertically, each with axes, "nice" ticks,
+/// grid lines and a legend. Used for curves.svg (and sweep plots).
+struct Chart {
+    struct Series {
+        var name: String
+        var points: [(x: Double, y: Double)]
+        var color: String
+        var dashed = false
+    }
+
+    struct Panel {
+        var title: String
+        var yLabel: String
+        var series: [Series]
+        var logY = false
+        var logX = false
+    }
+
+    var title: String
+    var xLabel: String
+    var panels: [Panel]
+    let width = 760.0, panelHeight = 230.0, left = 78.0, right = 170.0, top = 46.0, gap = 62.0
+
+    func svg() -> String {
+        let height = top + Double(panels.count) * (panelHeight + gap)
+        var out = """
+            <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" viewBox="0 0 \(Int(width)) \(Int(height))" font-family="Helvetica, Arial, sans-serif" font-size="12">
+            <rect width="100%" height="100%" fill="white"/>
+            <text x="\(Int(width / 2))" y="24" text-anchor="middle" font-size="16" font-weight="bold">\(escape(title))</text>
+
+            """
+        for (k, panel) in panels.enumerated() {
+            out += draw(panel, at: top + Double(k) * (panelHeight + gap))
+        }
+        return out + "</svg>\n"
+    }
+
+    private func draw(_ panel: Panel, at y0: Double) -> String {
+        let plotWidth = width - left - right, plotHeight = panelHeight
+        let finite = panel.series.flatMap(\.points).filter { $0.x.isFinite && $0.y.isFinite && (!panel.logY || $0.y > 0) && (!panel.logX || $0.x > 0) }
+        var out = "<text x=\"\(Int(left))\" y=\"\(Int(y0 - 10))\" font-size=\"14\" font-weight=\"bold\">\(escape(panel.title))</text>\n"
+        guard let xMin0 = finite.map(\.x).min(), let xMax0 = finite.map(\.x).max(),
+              let yMin0 = finite.map(\.y).min(), let yMax0 = finite.map(\.y).max() else {
+            return out + "<text x=\"\(Int(left + 10))\" y=\"\(Int(y0 + 30))\" fill=\"#888\">no data yet</text>\n"
+        }
+        func transform(_ v: Double, _ log: Bool) -> Double { log ? Foundation.log10(v) : v }
+        var (xMin, xMax) = (transform(xMin0, panel.logX), transform(xMax0, panel.logX))
+        var (yMin, yMax) = (transform(yMin0, panel.logY), transform(yMax0, panel.logY))
+        if xMax - xMin < 1e-12 { xMin -= 0.5; xMax += 0.5 }
+        if yMax - yMin < 1e-12 * Swift.max(1, Swift.abs(yMax)) { yMin -= 0.5 * Swift.max(1e-3, Swift.abs(yMin)); yMax += 0.5 * Swift.max(1e-3, Swift.abs(yMax)) }
+        let pad = 0.05 * (yMax - yMin)
+        yMin -= pad
+        yMax += pad
+        func px(_ x: Double) -> Double { left + (transform(x, panel.logX) - xMin) / (xMax - xMin) * plotWidth }
+        func py(_ y: Double) -> Double { y0 + plotHeight - (transform(y, panel.logY) - yMin) / (yMax - yMin) * plotHeight }
+
+        out += "<rect x=\"\(f(left))\" y=\"\(f(y0))\" width=\"\(f(plotWidth))\" height=\"\(f(plotHeight))\" fill=\"none\" stroke=\"#333\"/>\n"
+        for tick in Chart.ticks(yMin, yMax, log: panel.logY) {
+            let y = py(tick)
+            out += "<line x1=\"\(f(left))\" x2=\"\(f(left + plotWidth))\" y1=\"\(f(y))\" y2=\"\(f(y))\" stroke=\"#e4e4e4\"/>\n"
+            out += "<text x=\"\(f(left - 6))\" y=\"\(f(y + 4))\" text-anchor=\"end\">\(Chart.label(tick))</text>\n"
+        }
+        for tick in Chart.ticks(xMin, xMax, log: panel.logX, integers: !panel.logX) {
+            let x = px(tick)
+            out += "<line x1=\"\(f(x))\" x2=\"\(f(x))\" y1=\"\(f(y0))\" y2=\"\(f(y0 + plotHeight))\" stroke=\"#f0f0f0\"/>\n"
+            out += "<text x=\"\(f(x))\" y=\"\(f(y0 + plotHeight + 16))\" text-anchor=\"middle\">\(Chart.label(tick))</text>\n"
+        }
+        out += "<text x=\"\(f(left + plotWidth / 2))\" y=\"\(f(y0 + plotHeight + 34))\" text-anchor=\"middle\" fill=\"#444\">\(escape(xLabel))</text>\n"
+        out += "<text transform=\"translate(\(f(18)),\(f(y0 + plotHeight / 2))) rotate(-90)\" text-anchor=\"middle\" fill=\"#444\">\(escape(panel.yLabel))</text>\n"
+        for (k, series) in panel.series.enumerated() {
+            let points = series.points.filter { $0.x.isFinite && $0.y.isFinite && (!panel.logY || $0.y > 0) && (!panel.logX || $0.x > 0) }
+            let dash = series.dashed ? " stroke-dasharray=\"5,3\"" : ""
+            if points.count > 1 {
+                let path = points.map { "\(f(px($0.x))),\(f(py($0.y)))" }.joined(separator: " ")
+                out += "<polyline points=\"\(path)\" fill=\"none\" stroke=\"\(series.color)\" stroke-width=\"1.8\"\(dash)/>\n"
+            } else {
+                for p in points { out += "<circle cx=\"\(f(px(p.x)))\" cy=\"\(f(py(p.y)))\" r=\"3\" fill=\"\(series.color)\"/>\n" }
+            }
+            let ly = y0 + 14 + Double(k) * 18, lx = left + plotWidth + 14
+            out += "<line x1=\"\(f(lx))\" x2=\"\(f(lx + 22))\" y1=\"\(f(ly - 4))\" y2=\"\(f(ly - 4))\" stroke=\"\(series.color)\" stroke-width=\"2\"\(dash)/>\n"
+            out += "<text x=\"\(f(lx + 28))\" y=\"\(f(ly))\">\(escape(series.name))</text>\n"
+        }
+        return out
+    }
+
+    /// Tick positions (in transformed units: log10 for a log axis) at 1, 2 or 5 times a power of ten.
+    static func ticks(_ low: Double, _ high: Double, log: Bool, integers: Bool = false) -> [Double] {
+        if log {
+            let first = Foundation.ceil(low), last = Foundation.floor(high)
+            if last >= first { return stride(from: first, through: last, by: Swift.max(1, Foundation.ceil((last - first + 1) / 8))).map { $0 } }
+        }
+        let rough = (high - low) / 6
+        let magnitude = Foundation.pow(10, Foundation.floor(Foundation.log10(rough)))
+        var step = [1.0, 2, 5, 10].map { $0 * magnitude }.first { $0 >= rough } ?? 10 * magnitude
+        if integers { step = Swift.max(1, step.rounded()) }
+        let first = Foundation.ceil(low / step) * step
+        return stride(from: first, through: high + step * 1e-9, by: step).map { Swift.abs($0) < step * 1e-9 ? 0 : $0 }
+    }
+
+    /// A tick label; on log axes the caller passes log10 values, shown as powers of ten.
+    static func label(_ v: Double) -> String {
+        if v == v.rounded() && Swift.abs(v) < 1e6 { return String(Int(v)) }
+        if Swift.abs(v) >= 1e-4 && Swift.abs(v) < 1e6 { return String(format: "%.4g", v) }
+        return String(format: "%.1e", v)
+    }
+
+    private func f(_ v: Double) -> String { String(format: "%.1f", v) }
+    private func escape(_ s: String) -> String {
+        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+    }
+}
+
+/// Draws `curves.svg` in the run directory: loss (training, validation and the smoothed
+/// training loss), accuracy (or validation error for regression) and the learning rate
+/// against epochs. Redrawn after each epoch (at most every 2 seconds) and at the end.
+public final class CurvesWriter: TrainingCallback {
+    public let path: String
+    private var lastWrite = Date.distantPast
+
+    public init(runDirectory: String) { path = "\(runDirectory)/curves.svg" }
+
+    public func epochEnded(_ record: EpochRecord, trainer: Trainer) throws {
+        guard Date().timeIntervalSince(lastWrite) >= 2 else { return }
+        try draw(trainer.history, trainer)
+    }
+
+    public func trainingEnded(_ history: [EpochRecord], trainer: Trainer) throws { try draw(history, trainer) }
+    public func trainingInterrupted(_ trainer: Trainer) throws { try draw(trainer.history, trainer) }
+
+    func draw(_ history: [EpochRecord], _ trainer: Trainer) throws {
+        // At most 1,000 points per line: every k-th epoch, and always the last.
+        let stride = Swift.max(1, history.count / 1000)
+        let shown = history.enumerated().filter { $0.offset % stride == 0 || $0.offset == history.count - 1 }.map(\.element)
+        func series(_ metric: String, _ name: String, _ color: String, dashed: Bool = false) -> Chart.Series? {
+            guard trainer.metricColumns.contains(metric) || metric == "smoothed" else { return nil }
+            let points = shown.compactMap { r -> (x: Double, y: Double)? in
+                guard let y = metric == "smoothed" ? r.smoothedLoss : r.metrics[metric] else { return nil }
+                return (Double(r.epoch), y)
+            }
+            return points.isEmpty ? nil : Chart.Series(name: name, points: points, color: color, dashed: dashed)
+        }
+        let blue = "#1f77b4", orange = "#ff7f0e", light = "#8cb8de"
+        let losses = [series("train_loss", "training", blue), series("val_loss", "validation", orange),
+                      series("smoothed", "training, smoothed", light, dashed: true)].compactMap { $0 }
+        let positive = losses.flatMap(\.points).allSatisfy { $0.y > 0 }
+        let spread = (losses.flatMap(\.points).map(\.y).max() ?? 1) / Swift.max(losses.flatMap(\.points).map(\.y).min() ?? 1, 1e-300)
+        var panels = [Chart.Panel(title: "Loss (\(trainer.config.model.loss.kind.rawValue))", yLabel: "loss", series: losses,
+                                  logY: positive && spread > 30)]
+        if trainer.config.task == .regression {
+            let errors = [series("val_mae", "validation MAE", orange)].compactMap { $0 }
+            if !errors.isEmpty { panels.append(Chart.Panel(title: "Validation error (target units)", yLabel: "mean absolute error", series: errors)) }
+        } else {
+            let accuracy = [series("train_accuracy", "training", blue), series("val_accuracy", "validation", orange)].compactMap { $0 }
+            panels.append(Chart.Panel(title: "Accuracy", yLabel: "accuracy", series: accuracy))
+        }
+        let rates = shown.map { (x: Double($0.epoch), y: $0.learningRate) }
+        let rateSpread = (rates.map(\.y).max() ?? 1) / Swift.max(rates.map(\.y).min() ?? 1, 1e-300)
+        panels.append(Chart.Panel(title: "Learning rate (\(trainer.config.schedule.kind.rawValue))", yLabel: "learning rate",
+                                  series: [Chart.Series(name: "lr", points: rates, color: "#2ca02c")], logY: rateSpread > 20))
+        let chart = Chart(title: "dltrain: \((trainer.config.file as NSString).lastPathComponent)", xLabel: "epoch", panels: panels)
+        let temporary = path + ".tmp"
+        do {
+            try chart.svg().write(toFile: temporary, atomically: false, encoding: .utf8)
+            guard rename(temporary, path) == 0 else { throw RunFailure("rename failed") }
+        } catch {
+            throw RunFailure("cannot write \(path): \(error)")
+        }
+        lastWrite = Date()
+    }
+}

@@ -1,0 +1,138 @@
+import DLCore
+import DLData
+import DLOptim
+import Foundation
+
+/// Everything besides weights and optimizer buffers that an exact resume needs, saved in
+/// every checkpoint as `meta/state.json`. Random-generator states are four 64-bit words
+/// written as decimal strings (JSON numbers would round them).
+public struct TrainingState: Sendable {
+    /// Epochs completed.
+    public var epoch = 0
+    /// Batches completed of epoch `epoch + 1` (0 at an epoch boundary; more after an interrupt).
+    public var stepInEpoch = 0
+    /// The shuffling and augmentation generators as they were when epoch `epoch + 1` began.
+    public var shuffleAtEpochStart: RandomSource?
+    public var augmentAtEpochStart: RandomSource?
+    /// The dropout generator now.
+    public var dropout: RandomSource?
+    public var history: [EpochRecord] = []
+    /// Early stopping: the best monitored value and its epoch, epochs waited since.
+    public var bestValue: Double?
+    public var bestEpoch = 0
+    public var waited = 0
+    /// The best value of the checkpoint monitor (decides best.h5) and its epoch.
+    public var checkpointBest: Double?
+    public var checkpointBestEpoch = 0
+    public var plateau = PlateauState()
+    /// Moving average of the per-step training loss, bias-corrected (the lectures' tip).
+    public var lossAverage = 0.0
+    public var averagedSteps = 0
+    /// The unfinished epoch's sums (for its metrics after a mid-epoch resume).
+    public var partialLoss = 0.0
+    public var partialRows = 0
+    public var partialCorrect = 0
+    /// Non-finite handling: rollbacks so far, the learning-rate factor they left, batches skipped.
+    public var rollbacks = 0
+    public var rateScale = 1.0
+    public var skippedBatches = 0
+    public var stoppedEarly = false
+    /// Optimizer updates so far (Adam's bias correction depends on it).
+    public var optimizerSteps = 0
+
+    public init() {}
+
+    static let smoothing = 0.98
+
+    /// Adds a step's loss to the moving average; returns the bias-corrected average.
+    mutating func average(_ loss: Double) -> Double {
+        averagedSteps += 1
+        lossAverage = TrainingState.smoothing * lossAverage + (1 - TrainingState.smoothing) * loss
+        return smoothedLoss
+    }
+
+    var smoothedLoss: Double { lossAverage / (1 - pow(TrainingState.smoothing, Double(averagedSteps))) }
+
+    // MARK: JSON
+
+    func json() -> JSON {
+        func rng(_ r: RandomSource?) -> JSON {
+            guard let r else { return .null }
+            let s = r.state
+            return .array([s.0, s.1, s.2, s.3].map { JSON.string(String($0)) })
+        }
+        func number(_ x: Double?) -> JSON { x.map { JSON.number($0) } ?? .null }
+        let records = history.map { record -> JSON in
+            .object([("epoch", .number(Double(record.epoch))), ("lr", .number(record.learningRate)), ("seconds", .number(record.seconds)),
+                     ("smoothed_loss", record.smoothedLoss.map(JSON.number) ?? .null),
+                     ("metrics", .object(record.metrics.keys.sorted().map { ($0, JSON.number(record.metrics[$0]!)) }))])
+        }
+        return .object([
+            ("format", .string("dltrain-checkpoint")), ("version", .number(1)),
+            ("epoch", .number(Double(epoch))), ("step_in_epoch", .number(Double(stepInEpoch))),
+            ("rng_shuffle_at_epoch_start", rng(shuffleAtEpochStart)), ("rng_augment_at_epoch_start", rng(augmentAtEpochStart)),
+            ("rng_dropout", rng(dropout)),
+            ("best_value", number(bestValue)), ("best_epoch", .number(Double(bestEpoch))), ("waited", .number(Double(waited))),
+            ("checkpoint_best", number(checkpointBest)), ("checkpoint_best_epoch", .number(Double(checkpointBestEpoch))),
+            ("plateau", .object([("best", number(plateau.best)), ("waited", .number(Double(plateau.waited))), ("reductions", .number(Double(plateau.reductions)))])),
+            ("loss_average", .number(lossAverage)), ("averaged_steps", .number(Double(averagedSteps))),
+            ("partial", .object([("loss", .number(partialLoss)), ("rows", .number(Double(partialRows))), ("correct", .number(Double(partialCorrect)))])),
+            ("rollbacks", .number(Double(rollbacks))), ("rate_scale", .number(rateScale)), ("skipped_batches", .number(Double(skippedBatches))),
+            ("stopped_early", .bool(stoppedEarly)), ("optimizer_steps", .number(Double(optimizerSteps))),
+            ("history", .array(records)),
+        ])
+    }
+
+    init(json j: JSON, file: String) throws {
+        func fail(_ what: String) -> DataError { DataError(file: file, "meta/state.json: \(what); the checkpoint is damaged or not dltrain's") }
+        guard j["format"]?.string == "dltrain-checkpoint" else { throw fail("no \"format\": \"dltrain-checkpoint\"") }
+        guard j["version"]?.number == 1 else { throw fail("version \(j["version"].map { "\($0)" } ?? "missing") is not one this dltrain reads (1)") }
+        func int(_ key: String, in node: JSON? = nil) throws -> Int {
+            guard let x = (node ?? j)[key]?.number, x == x.rounded(), x >= 0, x < 1e15 else { throw fail("\(key) is missing or not a count") }
+            return Int(x)
+        }
+        func double(_ key: String, in node: JSON? = nil) throws -> Double {
+            guard let x = (node ?? j)[key]?.number else { throw fail("\(key) is missing") }
+            return x
+        }
+        func optionalDouble(_ key: String, in node: JSON? = nil) -> Double? { (node ?? j)[key]?.number }
+        func rng(_ key: String) throws -> RandomSource? {
+            guard let node = j[key], node != .null else { return nil }
+            guard let words = node.items?.compactMap({ $0.string.flatMap { UInt64($0) } }), words.count == 4 else { throw fail("\(key) is not four 64-bit words") }
+            return RandomSource(state: (words[0], words[1], words[2], words[3]))
+        }
+        epoch = try int("epoch")
+        stepInEpoch = try int("step_in_epoch")
+        shuffleAtEpochStart = try rng("rng_shuffle_at_epoch_start")
+        augmentAtEpochStart = try rng("rng_augment_at_epoch_start")
+        dropout = try rng("rng_dropout")
+        bestValue = optionalDouble("best_value")
+        bestEpoch = try int("best_epoch")
+        waited = try int("waited")
+        checkpointBest = optionalDouble("checkpoint_best")
+        checkpointBestEpoch = try int("checkpoint_best_epoch")
+        guard let p = j["plateau"] else { throw fail("plateau is missing") }
+        plateau.best = optionalDouble("best", in: p)
+        plateau.waited = try int("waited", in: p)
+        plateau.reductions = try int("reductions", in: p)
+        lossAverage = try double("loss_average")
+        averagedSteps = try int("averaged_steps")
+        guard let partial = j["partial"] else { throw fail("partial is missing") }
+        partialLoss = try double("loss", in: partial)
+        partialRows = try int("rows", in: partial)
+        partialCorrect = try int("correct", in: partial)
+        rollbacks = try int("rollbacks")
+        rateScale = try double("rate_scale")
+        skippedBatches = try int("skipped_batches")
+        stoppedEarly = j["stopped_early"]?.bool ?? false
+        optimizerSteps = try int("optimizer_steps")
+        guard let records = j["history"]?.items else { throw fail("history is missing") }
+        history = try records.map { r in
+            guard let metrics = r["metrics"]?.members else { throw fail("a history record has no metrics") }
+            var values: [String: Double] = [:]
+            for m in metrics { values[m.key] = m.value.number ?? .nan }
+            return EpochRecord(epoch: try int("epoch", in: r), metrics: values, learningRate: try double("lr", in: r), seconds: try double("seconds", in: r),
+                               smoothedLoss: r["smoothed_loss"]?.number)
+        }
+    }
+}
