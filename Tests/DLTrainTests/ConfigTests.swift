@@ -63,7 +63,7 @@ import Testing
             .replacingOccurrences(of: "cross_entropy", with: "binary_cross_entropy")
         #expect(errorText { try load(binary) }.contains("needs 1 output unit"))
         let momentum = Self.valid.replacingOccurrences(of: "\"model\"", with: "\"optimizer\": {\"momentum\": 0.9}, \"model\"")
-        #expect(errorText { try load(momentum) }.contains("belong to \"sgd\""))
+        #expect(errorText { try load(momentum) }.contains("applies to \"sgd\""))
     }
 
     @Test func badOverrides() throws {
