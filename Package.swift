@@ -48,7 +48,8 @@ let package = Package(
         .testTarget(name: "DLCoreTests", dependencies: ["DLCore"]),
         .testTarget(name: "DLNNTests", dependencies: ["DLNN", "DLCore"]),
         .testTarget(name: "DLDataTests", dependencies: ["DLData", "DLCore"]),
+        .testTarget(name: "DLOptimTests", dependencies: ["DLOptim", "DLCore"]),
         .testTarget(name: "DLTrainTests", dependencies: ["DLTrain", "DLNN", "DLOptim", "DLData", "DLCore"]),
-        .testTarget(name: "CLITests", dependencies: ["dltrain"]),
+        .testTarget(name: "CLITests", dependencies: ["dltrain", "DLTrain"]),
     ]
 )

@@ -37,6 +37,10 @@ public struct Checkpoint {
                 try file.write("optimizer/\(name)", shape: [buffer.count], values: Array(buffer))
             }
             if let bestParameters { try file.write("best_parameters", shape: [bestParameters.count], values: bestParameters) }
+            if let pause = FaultInjection.fromEnvironment().checkpointPauseMilliseconds {
+                file.flush()
+                usleep(UInt32(pause) * 1000)  // a test kills the process here, mid-write
+            }
             let p = trainer.data.preprocessor
             let arrays: [(String, [Float]?, [Int]?)] = [
                 ("fill", p.fill, nil), ("shift", p.shift, nil), ("scale", p.scale, nil), ("pca_mean", p.pcaMean, nil),

@@ -9,6 +9,13 @@ public enum InterruptSignal {
     nonisolated(unsafe) static var received: Int32 = 0
 
     public static func install() {
+        // A parent may have started us with these signals blocked (a program spawning from
+        // a thread that blocks them, as libdispatch's do); blocked, Ctrl-C would never arrive.
+        var unblock = sigset_t()
+        sigemptyset(&unblock)
+        sigaddset(&unblock, SIGINT)
+        sigaddset(&unblock, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
         for number in [SIGINT, SIGTERM] {
             signal(number) { caught in
                 InterruptSignal.received = caught

@@ -50,6 +50,8 @@ public final class Trainer {
     private let testLoader: BatchLoader?
     private var bestParameters: [Float]?
     private var isClassification: Bool { config.task != .regression }
+    private let faults = FaultInjection.fromEnvironment()
+    private var globalStep = 0
 
     /// Reads the data and builds everything; nothing trains until ``fit(callbacks:)``.
     /// `fold` makes the k-th of K folds the validation split; `resume` continues a checkpoint.
@@ -225,7 +227,8 @@ public final class Trainer {
             let n = try trainLoader.next(features: x, targets: y)
             step.rows = n
             step.forward()
-            let loss = step.scalar(objective)
+            globalStep += 1
+            let loss = faults.nanAtStep == globalStep ? Float.nan : step.scalar(objective)
             step.backward(from: objective)
             let norm = gradientNorm()
             if !loss.isFinite || !norm.isFinite {

@@ -19,11 +19,12 @@ import Testing
         var stderr: String
     }
 
-    func run(_ arguments: [String], in directory: URL = CLITests.packageRoot) throws -> Result {
+    func run(_ arguments: [String], in directory: URL = CLITests.packageRoot, environment: [String: String] = [:]) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary)
         process.arguments = arguments
         process.currentDirectoryURL = directory
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err

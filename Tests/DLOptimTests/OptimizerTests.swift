@@ -98,7 +98,8 @@ import Testing
         #expect(Swift.abs(a.values[0] - 1.99) < 1e-6)
         let sgd = store([2], gradients: [1])
         SGD(parameterCount: 1, weightDecay: 0.5).step(sgd, learningRate: 0.1)
-        #expect(Swift.abs(sgd.values[0] - (2 - 0.1 * (1 + 1))) < 1e-6)
+        let expected: Float = 2 - 0.1 * (1 + 0.5 * 2)  // g + λθ = 1 + 0.5·2
+        #expect(Swift.abs(sgd.values[0] - expected) < 1e-6)
     }
 
     /// Frozen spans never move, not even by weight decay.
