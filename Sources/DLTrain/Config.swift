@@ -49,6 +49,7 @@ public struct Config: Sendable {
         public var preprocess: PreprocessSpec
         public var augment: AugmentSpec
         public var memoryLimitMB: Int?
+        public var splitSeed: UInt64?
     }
 
     public var data: DataSettings
@@ -204,7 +205,7 @@ public struct Config: Sendable {
         }
         return DataSettings(train: train, validation: holdout(d["validation"]), test: holdout(d["test"]),
                             classes: d["classes"]?.items?.map { $0.string! }, preprocess: preprocess, augment: augment,
-                            memoryLimitMB: d["memory_limit_mb"].map { Int($0.number!) })
+                            memoryLimitMB: d["memory_limit_mb"].map { Int($0.number!) }, splitSeed: d["split_seed"].map { UInt64($0.number!) })
     }
 
     static func modelSpec(_ m: JSON) -> ModelSpec {

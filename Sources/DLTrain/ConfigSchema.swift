@@ -105,6 +105,7 @@ public enum ConfigSchema {
             .init("preprocess", preprocess, default: .object([]), "fitted on the training split, applied to every split and stored"),
             .init("augment", augment, default: .object([]), "training batches only"),
             .init("memory_limit_mb", .integer(.init(minimum: 1)), "stream an HDF5 training file larger than this in blocks instead of loading it"),
+            .init("split_seed", .integer(.init(minimum: 0, maximum: 9_007_199_254_740_991)), "seed of the splits and folds (default: seed); fix it to compare model seeds on one split"),
         ]), required: true, "where the data comes from and what it means"),
         .init("model", .object([
             .init("layers", .array(layer, minItems: 1), required: true, "dense layers from input to output; the last is the output"),

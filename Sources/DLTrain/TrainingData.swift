@@ -55,13 +55,14 @@ public final class TrainingData {
         residency = "in memory"
         let classes = config.task == .regression ? nil : all.classIndices
 
+        let splitSeed = settings.splitSeed ?? config.seed
         var remaining = Array(0..<all.rows)
         func holdOut(_ holdout: Config.DataSettings.Holdout?, salt: UInt64) -> [Int]? {
             guard case .split(let fraction, let stratify)? = holdout else { return nil }
             // Both fractions are of the whole training file.
             let share = Swift.min(fraction * Double(all.rows) / Double(remaining.count), 1)
             let (kept, held) = Split.holdOut(rows: remaining.count, fraction: share,
-                                             classes: stratify ? remaining.map { classes![$0] } : nil, seed: config.seed ^ salt)
+                                             classes: stratify ? remaining.map { classes![$0] } : nil, seed: splitSeed ^ salt)
             defer { remaining = kept.map { remaining[$0] } }
             return held.map { remaining[$0] }
         }
@@ -70,7 +71,7 @@ public final class TrainingData {
         var validationRows = fold == nil ? holdOut(settings.validation, salt: 0x7A11) : nil
         if let fold {
             let stratify = config.task != .regression
-            let folds = Split.folds(rows: remaining.count, k: fold.count, classes: stratify ? remaining.map { classes![$0] } : nil, seed: config.seed ^ 0xF01D)
+            let folds = Split.folds(rows: remaining.count, k: fold.count, classes: stratify ? remaining.map { classes![$0] } : nil, seed: splitSeed ^ 0xF01D)
             let held = Set(folds[fold.index])
             validationRows = folds[fold.index].map { remaining[$0] }
             remaining = remaining.indices.filter { !held.contains($0) }.map { remaining[$0] }
