@@ -257,3 +257,38 @@ import Testing
         #expect(accuracy >= 0.97, "test accuracy \(accuracy)")
     }
 }
+
+/// Progress: a live bar on a terminal (run under a pseudo-terminal with `script`), plain lines
+/// elsewhere, and no colour with NO_COLOR.
+@Suite struct ProgressTests {
+    @Test func plainLinesWhenNotATerminal() throws {
+        let r = try CLITests().run(["fit", "configs/iris.json", "--set", "training.epochs=3", "--out", NSTemporaryDirectory() + "dltrain-plain-\(UUID().uuidString.prefix(6))"])
+        #expect(r.status == 0 && !r.stderr.contains("\r") && !r.stderr.contains("\u{1B}["))
+        #expect(r.stderr.split(separator: "\n").filter { $0.hasPrefix("epoch ") }.count == 3)
+    }
+
+    func underTerminal(_ environment: String) throws -> String {
+        let out = NSTemporaryDirectory() + "dltrain-tty-\(UUID().uuidString.prefix(6))"
+        let command = "\(environment) \(CLITests.binary) fit configs/iris.json --set training.epochs=40 --set training.batch_size=2 --out \(out)"
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+        p.arguments = ["-qefc", command, "/dev/null"]
+        p.currentDirectoryURL = CLITests.packageRoot
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        try p.run()
+        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0, "\(text)")
+        return text
+    }
+
+    @Test func liveBarOnATerminal() throws {
+        let text = try underTerminal("env -u NO_COLOR")
+        #expect(text.contains("\r\u{1B}[K") && text.contains("steps/s") && text.contains("ETA"))
+        #expect(text.contains("epoch 40/40") && text.contains("\u{1B}[32m"))
+        let noColor = try underTerminal("NO_COLOR=1")
+        #expect(!noColor.contains("\u{1B}[32m") && !noColor.contains("\u{1B}[33m"))
+        #expect(noColor.contains("steps/s"))
+    }
+}
