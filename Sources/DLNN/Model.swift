@@ -152,8 +152,8 @@ public struct Model: @unchecked Sendable {
             let reads = layer.inputs ?? [previousName]
             let fanIn = reads.count > 1 && layer.combine == .concat ? reads.reduce(0) { $0 + (widths[$1] ?? 0) } : (widths[reads[0]] ?? 0)
             var does = layer.rank.map { "dense rank \($0)" } ?? "dense"
-            if layer.activation != .linear { does += layer.activation == .maxout ? ", maxout×\(layer.pieces)" : ", \(layer.activation.rawValue)" }
             if layer.batchNorm != nil { does += ", batchnorm" }
+            if layer.activation != .linear { does += layer.activation == .maxout ? ", maxout×\(layer.pieces)" : ", \(layer.activation.rawValue)" }
             if layer.dropout > 0 { does += ", dropout \(layer.dropout)" }
             if !layer.trainable { does += ", frozen" }
             let combine = reads.count > 1 ? " (\(layer.combine.rawValue))" : ""

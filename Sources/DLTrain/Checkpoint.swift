@@ -23,6 +23,7 @@ public struct Checkpoint {
     public var preprocessor: Preprocessor
     public var classNames: [String]
     public var featureNames: [String]
+    public var targetNames: [String]
     public var dltrainVersion: String
     public var created: String
 
@@ -119,6 +120,7 @@ public struct Checkpoint {
         return Checkpoint(config: config, state: state, parameters: parameters, optimizer: optimizer, bestParameters: best,
                           preprocessor: preprocessor, classNames: model["classes"]?.items?.compactMap(\.string) ?? [],
                           featureNames: model["features"]?.items?.compactMap(\.string) ?? [],
+                          targetNames: model["targets"]?.items?.compactMap(\.string) ?? [],
                           dltrainVersion: model["dltrain_version"]?.string ?? "?", created: model["created"]?.string ?? "?")
     }
 

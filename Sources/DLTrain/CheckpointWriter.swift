@@ -49,5 +49,12 @@ public final class CheckpointWriter: TrainingCallback {
     public func trainingEnded(_ history: [EpochRecord], trainer: Trainer) throws {
         try save(last, trainer)
         trainer.lastCheckpoint = last
+        // A snapshot ensemble (Huang et al. 2017): the models at the end of each cycle, their
+        // predictions averaged, scored on the validation rows beside the final model alone.
+        if snapshots.count >= 2, let validation = trainer.data.validation {
+            let ensemble = try Predictor(paths: snapshots)
+            let single = try Predictor(paths: [last])
+            trainer.snapshotEnsemble = (snapshots, try Evaluation.metrics(ensemble, rows: validation), try Evaluation.metrics(single, rows: validation))
+        }
     }
 }

@@ -97,7 +97,9 @@ public struct Config: Sendable {
         return try Config(resolved: resolved, file: file, raw: json, crossValidation: crossValidation)
     }
 
-    init(resolved: JSON, file: String, raw: JSON, crossValidation: Bool = false) throws {
+    /// `validated`: the config was checked when its run was trained (a checkpoint's stored
+    /// config, which spells out every default), so the cross-key checks are not repeated.
+    init(resolved: JSON, file: String, raw: JSON, crossValidation: Bool = false, validated: Bool = false) throws {
         self.file = file
         let r = resolved
         seed = UInt64(r["seed"]!.number!)
@@ -155,9 +157,17 @@ public struct Config: Sendable {
         plateauMonitor = sc["monitor"]?.string ?? fallbackMonitor
         let stem = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
         outputDirectory = r["output"]!["dir"]?.string ?? "runs/\(stem)"
-        self.resolved = r
+        // The resolved config names files absolutely, so it means the same wherever it is
+        // read again (a run directory's config.json, a checkpoint's meta/config.json).
+        var absolute = r
+        for (key, source) in [("train", data.train as SourceSpec?), ("validation", Config.file(data.validation)), ("test", Config.file(data.test))] {
+            guard let source else { continue }
+            absolute = absolute.setting(.string(source.path), at: ["data", key, "path"])
+        }
+        if let initFrom { absolute = absolute.setting(.string(initFrom), at: ["model", "init_from"]) }
+        self.resolved = absolute
 
-        try checkContradictions(raw: raw)
+        if !validated { try checkContradictions(raw: raw) }
     }
 
     static func dataSettings(_ d: JSON, task: Task, base: URL) -> DataSettings {
@@ -492,7 +502,28 @@ extension Config {
     }
 }
 
+extension Config {
+    static func file(_ holdout: DataSettings.Holdout?) -> SourceSpec? {
+        if case .file(let spec)? = holdout { return spec }
+        return nil
+    }
+}
+
 extension JSON {
+    /// A copy with `value` at `path` (object keys), creating objects on the way.
+    func setting(_ value: JSON, at path: ArraySlice<String>) -> JSON {
+        guard let key = path.first else { return value }
+        var members = self.members ?? []
+        if let k = members.firstIndex(where: { $0.key == key }) {
+            members[k].value = members[k].value.setting(value, at: path.dropFirst())
+        } else {
+            members.append(Member(key: key, value: JSON(.object([])).setting(value, at: path.dropFirst())))
+        }
+        return JSON(.object(members), line: line, column: column)
+    }
+
+    func setting(_ value: JSON, at path: [String]) -> JSON { setting(value, at: path[...]) }
+
     /// The value at a key path such as `model.layers[2].inputs[0]`, or nil.
     func node(at path: String) -> JSON? {
         var current: JSON? = self

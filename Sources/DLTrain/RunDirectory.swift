@@ -68,6 +68,13 @@ public final class RunDirectory: TrainingCallback {
             members.append(("nonfinite", .object([("rollbacks", .number(Double(trainer.state.rollbacks))), ("skipped_batches", .number(Double(trainer.state.skippedBatches)))])))
         }
         if let checkpoint = trainer.lastCheckpoint { members.append(("checkpoint", .string(checkpoint))) }
+        if let snapshots = trainer.snapshotEnsemble {
+            func object(_ m: [String: Double]) -> JSON { .object(m.keys.sorted().map { ("val_" + $0, JSON.number(m[$0]!)) }) }
+            members.append(("snapshot_ensemble", .object([
+                ("members", .array(snapshots.paths.map(JSON.string))),
+                ("ensemble", object(snapshots.ensemble)), ("single_model", object(snapshots.single)),
+            ])))
+        }
         members.append(("wall_seconds", .number((Date().timeIntervalSince(started) * 1000).rounded() / 1000)))
         try write("summary.json", JSON.object(members).rendered() + "\n")
     }
@@ -184,6 +191,10 @@ public final class ConsoleLogger: TrainingCallback {
                 ?? String(format: ", test MSE %.4g, MAE %.4g", test["mse"] ?? .nan, test["mae"] ?? .nan)
         }
         printError(line)
+        if let s = trainer.snapshotEnsemble {
+            let key = s.ensemble["accuracy"] != nil ? "accuracy" : "mse"
+            printError(String(format: "snapshot ensemble of %d: validation %@ %.4f (final model alone %.4f)", s.paths.count, key, s.ensemble[key]!, s.single[key]!))
+        }
     }
 }
 

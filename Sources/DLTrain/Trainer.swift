@@ -37,6 +37,9 @@ public final class Trainer {
     public private(set) var notes: [String] = []
     /// Where the last checkpoint went (set by the checkpoint writer).
     public var lastCheckpoint: String?
+    /// With training.snapshots: the snapshot files, the ensemble's validation metrics and the
+    /// final model's, computed the same way (set by the checkpoint writer).
+    public var snapshotEnsemble: (paths: [String], ensemble: [String: Double], single: [String: Double])?
 
     public var history: [EpochRecord] { state.history }
 
@@ -437,7 +440,7 @@ public final class Trainer {
             if n == 0 { break }
             evaluation.rows = n
             evaluation.forward()
-            lossSum += Double(evaluation.scalar(model.objective)) * Double(n)
+            lossSum += Double(evaluation.scalar(model.dataLoss)) * Double(n)
             rows += n
             if isClassification {
                 correct += countCorrect(evaluation, rows: n)

@@ -53,8 +53,26 @@ public final class TrainingData {
         imageShape = all.imageShape
         targetNames = all.targetNames
         residency = "in memory"
-        let classes = config.task == .regression ? nil : all.classIndices
+        let rows = TrainingData.splitRows(config: config, dataset: all, fold: fold)
+        let remaining = rows.train, validationRows = rows.validation, testRows = rows.test
+        guard !remaining.isEmpty else { throw DataError(file: spec.path, "no rows are left for training after the splits") }
 
+        preprocessor = try Preprocessor(fitting: settings.preprocess, on: all, indices: remaining)
+        train = InMemoryRows(all, indices: remaining)
+        validation = try validationRows.map { InMemoryRows(all, indices: $0) }
+            ?? (fold == nil ? TrainingData.file(settings.validation, kind: kind, classes: classNames, columns: all.columns) : nil)
+        test = try testRows.map { InMemoryRows(all, indices: $0) }
+            ?? TrainingData.file(settings.test, kind: kind, classes: classNames, columns: all.columns)
+    }
+
+    /// The row indices of the training, validation and test parts of the training file, as
+    /// the config's splits (and `fold`) make them; nil for a part that is not a split.
+    /// Deterministic: `dltrain eval --split test` recomputes exactly the rows fit tested on.
+    public static func splitRows(config: Config, dataset all: Dataset, fold: (index: Int, count: Int)? = nil)
+        -> (train: [Int], validation: [Int]?, test: [Int]?)
+    {
+        let settings = config.data
+        let classes = config.task == .regression ? nil : all.classIndices
         let splitSeed = settings.splitSeed ?? config.seed
         var remaining = Array(0..<all.rows)
         func holdOut(_ holdout: Config.DataSettings.Holdout?, salt: UInt64) -> [Int]? {
@@ -76,14 +94,7 @@ public final class TrainingData {
             validationRows = folds[fold.index].map { remaining[$0] }
             remaining = remaining.indices.filter { !held.contains($0) }.map { remaining[$0] }
         }
-        guard !remaining.isEmpty else { throw DataError(file: spec.path, "no rows are left for training after the splits") }
-
-        preprocessor = try Preprocessor(fitting: settings.preprocess, on: all, indices: remaining)
-        train = InMemoryRows(all, indices: remaining)
-        validation = try validationRows.map { InMemoryRows(all, indices: $0) }
-            ?? (fold == nil ? TrainingData.file(settings.validation, kind: kind, classes: classNames, columns: all.columns) : nil)
-        test = try testRows.map { InMemoryRows(all, indices: $0) }
-            ?? TrainingData.file(settings.test, kind: kind, classes: classNames, columns: all.columns)
+        return (remaining, validationRows, testRows)
     }
 
     /// A held-out split given as its own file, read with the training data's classes.

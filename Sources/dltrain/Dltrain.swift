@@ -11,12 +11,14 @@ struct Dltrain: ParsableCommand {
             Example:
               dltrain fit configs/xor.json
               dltrain fit configs/xor.json --set optimizer.lr=0.01 --out runs/xor-fast
+              dltrain eval runs/digits/checkpoints/best.h5 --data data/digits.csv --split test
+              dltrain predict runs/digits/checkpoints/best.h5 --data new.csv --out predictions.csv
 
             Exit codes: 0 success; 1 a run that failed (diverged, could not write);
             2 bad usage, config or data.
             """,
         version: dltrainVersion,
-        subcommands: [Fit.self, SchemaCommand.self]
+        subcommands: [Fit.self, Eval.self, Predict.self, Inspect.self, SchemaCommand.self]
     )
 
     /// Runs the command; maps errors to the documented exit codes (ArgumentParser's own
@@ -102,7 +104,8 @@ struct Fit: ParsableCommand {
         let directory = try RunDirectory(path: path)
         let checkpoints = try CheckpointWriter(runDirectory: path)
         InterruptSignal.install()
-        try trainer.fit(callbacks: [ConsoleLogger(quiet: quiet), directory, checkpoints, CurvesWriter(runDirectory: path)])
+        // Checkpoints first: the summary and the console report what they wrote.
+        try trainer.fit(callbacks: [checkpoints, directory, CurvesWriter(runDirectory: path), ConsoleLogger(quiet: quiet)])
         printError("run directory: \(directory.path)")
     }
 
@@ -129,5 +132,90 @@ struct SchemaCommand: ParsableCommand {
 
     func run() throws {
         print(configJSONSchema().rendered())
+    }
+}
+
+struct Eval: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Evaluate checkpoints on labelled data: loss, accuracy, per-class scores and the confusion matrix, or MSE, RMSE, MAE and R².",
+        discussion: """
+            Example:
+              dltrain eval runs/digits/checkpoints/best.h5 --data data/digits.csv --split test
+              dltrain eval a/best.h5 b/best.h5 c/best.h5 --data test.csv --json --top-k 3
+
+            Several checkpoints are an ensemble: their predicted probabilities (or values) are
+            averaged. The data is read as the training data was (target column, CSV dialect)
+            and preprocessed with each checkpoint's stored preprocessing. --split recomputes the
+            training file's train, validation or test split exactly as fit made it.
+            The confusion matrix has a row per true class and a column per predicted class.
+            """
+    )
+
+    @Argument(help: "One or more checkpoints (.h5).")
+    var checkpoints: [String]
+
+    @Option(help: "The labelled data: CSV or HDF5.")
+    var data: String
+
+    @Option(help: ArgumentHelp("Evaluate only this split of the checkpoint's training file: train, validation or test.", valueName: "SPLIT"))
+    var split: String?
+
+    @Option(name: .customLong("top-k"), help: "Also report top-k accuracy.")
+    var topK: Int?
+
+    @Flag(help: "Print one JSON object on stdout instead of the table.")
+    var json = false
+
+    func validate() throws {
+        if let split, !["train", "validation", "test"].contains(split) { throw ValidationError("--split takes train, validation or test, not \"\(split)\"") }
+    }
+
+    func run() throws {
+        let result = try Evaluation.evaluate(checkpoints: checkpoints, path: data, split: split, topK: topK)
+        print(json ? result.json.rendered(indent: nil) : result.text)
+    }
+}
+
+struct Predict: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write predictions for every row of a data file.",
+        discussion: """
+            Example:
+              dltrain predict runs/digits/checkpoints/best.h5 --data new.csv --out predictions.csv
+
+            Classification: a column `predicted` (the class by its name) and one
+            `probability_CLASS` column per class. Regression: one column per target, in the
+            target's units (and TARGET_std for gaussian_nll models). A target column in the
+            input is allowed and ignored. Large inputs are read in chunks: memory stays bounded.
+            Several checkpoints average their predictions (an ensemble).
+            """
+    )
+
+    @Argument(help: "One or more checkpoints (.h5).")
+    var checkpoints: [String]
+
+    @Option(help: "The rows to predict: CSV or HDF5.")
+    var data: String
+
+    @Option(help: "Where to write the predictions (CSV).")
+    var out: String
+
+    func run() throws {
+        let rows = try Evaluation.predict(checkpoints: checkpoints, path: data, output: out)
+        printError("wrote \(rows) predictions to \(out)")
+    }
+}
+
+struct Inspect: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Describe a checkpoint: the model, how it was trained, its preprocessing.",
+        discussion: "Example:\n  dltrain inspect runs/digits/checkpoints/best.h5"
+    )
+
+    @Argument(help: "A checkpoint (.h5).")
+    var checkpoint: String
+
+    func run() throws {
+        print(try Inspection.describe(checkpoint))
     }
 }

@@ -172,3 +172,27 @@ import Testing
         #expect(errorText { try HDF5File.open(dir + "/none.h5") }.contains("no such file"))
     }
 }
+
+@Suite struct CSVStreamTests {
+    /// Reading in chunks (cut at record boundaries, never inside a quoted field) gives the
+    /// same rows as reading the whole file, line numbers included.
+    @Test func chunksAgreeWithTheWholeFile() throws {
+        var text = "a,\"b\",y\n"
+        for r in 0..<500 { text += "\(r),\"\(r % 7)\",\"class\n\(r % 3)\"\n" }
+        let path = try writeFile(try temporaryDirectory(), "s.csv", text)
+        let spec = SourceSpec(path: path, target: [.name("y")])
+        let kind = TargetKind.categorical(classes: ["class\n0", "class\n1", "class\n2"])
+        let whole = try DataReader.read(spec, kind: kind)
+        var features: [Float] = [], targets: [Float] = [], origins: [Int] = [], chunks = 0
+        try CSVReader.stream(spec, kind: kind, chunkBytes: 97) { chunk in
+            features += chunk.features
+            targets += chunk.targets
+            origins += chunk.origins
+            chunks += 1
+        }
+        #expect(chunks > 10)
+        #expect(features == whole.features && targets == whole.targets && origins == whole.origins)
+        let bad = try writeFile(try temporaryDirectory(), "b.csv", "a,y\n1,x\n2\n")
+        #expect(errorText { try CSVReader.stream(SourceSpec(path: bad, target: [.name("y")]), kind: .categorical(classes: ["x"]), chunkBytes: 4) { _ in } }.contains("b.csv:3"))
+    }
+}

@@ -1,0 +1,211 @@
+import DLCore
+import DLData
+import Foundation
+
+/// `dltrain eval` and `dltrain predict`: a data file (or a split of the training file) fed
+/// through a ``Predictor`` in batches, never holding more than a chunk of the file.
+public enum Evaluation {
+    /// Calls `body` with batches of raw features (rows × inputColumns) and targets (class
+    /// indices, or values in the target's units), reading `path` in chunks, or with the rows of
+    /// the training file's `split` ("train", "validation", "test") as the checkpoint's config
+    /// made them.
+    static func batches(_ predictor: Predictor, path: String, split: String?, withTarget: Bool,
+                        _ body: (UnsafePointer<Float>, UnsafePointer<Float>, Int) throws -> Void) throws {
+        var spec = predictor.source(for: path, withTarget: withTarget)
+        let capacity = predictor.batchCapacity
+        func check(_ columns: Int) throws {
+            guard columns == predictor.inputColumns else {
+                throw DataError(file: path, "has \(columns) feature columns but the model was trained on \(predictor.inputColumns) (\(predictor.featureNames.prefix(6).joined(separator: ", "))\(predictor.inputColumns > 6 ? ", ..." : "")); use data with the training data's columns")
+            }
+        }
+        func feed(_ data: Dataset, rows: [Int]?) throws {
+            try check(data.columns)
+            let order = rows ?? Array(0..<data.rows)
+            var x = [Float](repeating: 0, count: capacity * data.columns), y = [Float](repeating: 0, count: capacity * Swift.max(data.targetWidth, 1))
+            var start = 0
+            while start < order.count {
+                let n = Swift.min(capacity, order.count - start)
+                for i in 0..<n {
+                    let row = order[start + i]
+                    for c in 0..<data.columns { x[i * data.columns + c] = data.features[row * data.columns + c] }
+                    for k in 0..<data.targetWidth { y[i * data.targetWidth + k] = data.targets[row * data.targetWidth + k] }
+                }
+                try body(x, y, n)
+                start += n
+            }
+        }
+        if let split {
+            let config = predictor.members[0].config
+            let all = try DataReader.read(spec, kind: predictor.targetKind)
+            let parts = TrainingData.splitRows(config: config, dataset: all)
+            let rows: [Int]?
+            switch split {
+            case "train": rows = parts.train
+            case "validation": rows = parts.validation
+            case "test": rows = parts.test
+            default: throw DataError(file: path, "--split takes train, validation or test, not \"\(split)\"")
+            }
+            guard let rows else {
+                throw DataError(file: path, "the checkpoint's config makes no \(split) split of its training file (data.\(split) is \(split == "train" ? "every row" : "absent or a file of its own")); evaluate that file directly")
+            }
+            try feed(all, rows: rows)
+            return
+        }
+        if spec.format == .hdf5 {
+            if !withTarget { spec.target = [] }
+            let stream = try HDF5Rows(spec, kind: predictor.targetKind, memoryLimitMB: 64)
+            try check(stream.columns)
+            var rng = RandomSource(seed: 0)
+            stream.beginEpoch(shuffled: false, rng: &rng)
+            var x = [Float](repeating: 0, count: capacity * stream.columns), y = [Float](repeating: 0, count: capacity * Swift.max(stream.targetWidth, 1))
+            while true {
+                let n = try stream.next(capacity, features: &x, targets: &y)
+                if n == 0 { break }
+                try body(x, y, n)
+            }
+            return
+        }
+        if !withTarget {
+            // A prediction file may or may not carry the target column; read it and ignore it if it does.
+            let (names, count) = try CSVReader.columns(spec)
+            let training = predictor.members[0].config.data.train.target
+            let present = training.allSatisfy { column in
+                switch column {
+                case .name(let name): return names?.contains(name) ?? false
+                case .index: return count == predictor.inputColumns + training.count
+                }
+            }
+            spec.target = present ? training : []
+        }
+        // A target column in a prediction file is read (as the task's kind, any labels) and ignored.
+        let ignoredTarget: TargetKind = predictor.task == .regression ? .numeric : .categorical(classes: nil)
+        try CSVReader.stream(spec, kind: withTarget ? predictor.targetKind : ignoredTarget) { chunk in try feed(chunk, rows: nil) }
+    }
+
+    /// Accuracy and log loss (classification) or MSE and MAE (regression) of `predictor` on
+    /// every row of `rows` (raw features, targets as fit reads them).
+    public static func metrics(_ predictor: Predictor, rows: RowProducer) throws -> [String: Double] {
+        var rng = RandomSource(seed: 0)
+        rows.beginEpoch(shuffled: false, rng: &rng)
+        let capacity = predictor.batchCapacity
+        var x = [Float](repeating: 0, count: capacity * rows.columns), y = [Float](repeating: 0, count: capacity * Swift.max(rows.targetWidth, 1))
+        var out = [Float](repeating: 0, count: capacity * predictor.outputWidth)
+        var classification = ClassificationMetrics(classes: predictor.classNames)
+        var regression = RegressionMetrics(width: predictor.targetWidth)
+        while true {
+            let n = try rows.next(capacity, features: &x, targets: &y)
+            if n == 0 { break }
+            predictor.predict(x, rows: n, into: &out)
+            if predictor.task == .regression {
+                regression.add(predictions: out, predictionStride: predictor.targetWidth, targets: y, rows: n)
+            } else {
+                classification.add(probabilities: out, labels: y, rows: n)
+            }
+        }
+        return predictor.task == .regression ? ["mse": regression.mse, "mae": regression.mae]
+            : ["accuracy": classification.accuracy, "loss": classification.loss]
+    }
+
+    /// Metrics of `checkpoints` (averaged as an ensemble when several) on `path`.
+    public static func evaluate(checkpoints: [String], path: String, split: String?, topK: Int?) throws -> (json: JSON, text: String) {
+        let predictor = try Predictor(paths: checkpoints)
+        var out = [Float](repeating: 0, count: predictor.batchCapacity * predictor.outputWidth)
+        var spread = [Float](repeating: 0, count: predictor.batchCapacity * predictor.targetWidth)
+        let header = (checkpoints.count > 1 ? "ensemble of \(checkpoints.count) checkpoints" : checkpoints[0]) + " on \(path)" + (split.map { " (\($0) split)" } ?? "")
+        if predictor.task != .regression {
+            if let k = topK, k < 1 || k > predictor.classNames.count {
+                throw DataError(file: path, "--top-k \(k) is outside 1...\(predictor.classNames.count) (the number of classes)")
+            }
+            var metrics = ClassificationMetrics(classes: predictor.classNames, topK: topK)
+            try batches(predictor, path: path, split: split, withTarget: true) { x, y, n in
+                predictor.predict(x, rows: n, into: &out)
+                metrics.add(probabilities: out, labels: y, rows: n)
+            }
+            return (metrics.json(), header + "\n" + metrics.table())
+        }
+        var metrics = RegressionMetrics(width: predictor.targetWidth)
+        var lossSum = 0.0
+        try batches(predictor, path: path, split: split, withTarget: true) { x, y, n in
+            predictor.predict(x, rows: n, into: &out, spread: &spread)
+            metrics.add(predictions: out, predictionStride: predictor.targetWidth, targets: y, rows: n)
+            lossSum += regressionLoss(predictor, predictions: out, spread: spread, targets: y, rows: n)
+        }
+        let loss = lossSum / Double(Swift.max(metrics.rows * predictor.targetWidth, 1))
+        return (metrics.json(loss: loss), header + "\n" + metrics.table(loss: loss))
+    }
+
+    /// The training loss (in standardized units, as fit reports val_loss), summed over rows and targets.
+    static func regressionLoss(_ predictor: Predictor, predictions: [Float], spread: [Float], targets: UnsafePointer<Float>, rows n: Int) -> Double {
+        let member = predictor.members[0], p = member.checkpoint.preprocessor, w = predictor.targetWidth
+        let loss = member.config.model.loss
+        var total = 0.0
+        for r in 0..<n {
+            for k in 0..<w {
+                let scale = Double(p.targetScale?[k] ?? 1)
+                let residual = (Double(predictions[r * w + k]) - Double(targets[r * w + k])) * scale
+                switch loss.kind {
+                case .mae: total += Swift.abs(residual)
+                case .huber:
+                    let a = Swift.abs(residual), d = loss.huberDelta
+                    total += a <= d ? 0.5 * a * a : d * (a - 0.5 * d)
+                case .gaussianNLL:
+                    let variance = Swift.max(Double(spread[r * w + k]) * scale, 1e-6)
+                    total += 0.5 * (Foundation.log(variance * variance) + residual * residual / (variance * variance))
+                default: total += residual * residual
+                }
+            }
+        }
+        return total
+    }
+
+    /// Writes one prediction row per input row of `path` to `output`; returns the rows written.
+    public static func predict(checkpoints: [String], path: String, output: String) throws -> Int {
+        let predictor = try Predictor(paths: checkpoints)
+        FileManager.default.createFile(atPath: output, contents: nil)
+        guard let handle = FileHandle(forWritingAtPath: output) else {
+            throw DataError(file: output, "cannot create the predictions file (does its directory exist?)")
+        }
+        defer { try? handle.close() }
+        let targetNames = predictor.members[0].checkpoint.targetNames
+        var columns: [String]
+        if predictor.task == .regression {
+            let names = (0..<predictor.targetWidth).map { k in k < targetNames.count ? targetNames[k].trimmingCharacters(in: CharacterSet(charactersIn: "\"")) : "target_\(k)" }
+            columns = names + (predictor.hasSpread ? names.map { "\($0)_std" } : [])
+        } else {
+            columns = ["predicted"] + predictor.classNames.map { "probability_\($0)" }
+        }
+        try handle.write(contentsOf: Data((columns.map(csvField).joined(separator: ",") + "\n").utf8))
+        var out = [Float](repeating: 0, count: predictor.batchCapacity * predictor.outputWidth)
+        var spread = [Float](repeating: 0, count: predictor.batchCapacity * predictor.targetWidth)
+        var written = 0
+        try batches(predictor, path: path, split: nil, withTarget: false) { x, _, n in
+            predictor.predict(x, rows: n, into: &out, spread: &spread)
+            var text = ""
+            let width = predictor.outputWidth
+            for r in 0..<n {
+                var fields: [String] = []
+                if predictor.task == .regression {
+                    fields = (0..<width).map { format(out[r * width + $0]) }
+                    if predictor.hasSpread { fields += (0..<predictor.targetWidth).map { format(spread[r * predictor.targetWidth + $0]) } }
+                } else {
+                    var best = 0
+                    for k in 1..<width where out[r * width + k] > out[r * width + best] { best = k }
+                    fields = [csvField(predictor.classNames[best])] + (0..<width).map { format(out[r * width + $0]) }
+                }
+                text += fields.joined(separator: ",") + "\n"
+            }
+            do { try handle.write(contentsOf: Data(text.utf8)) } catch {
+                throw RunFailure("cannot write \(output): \(error.localizedDescription) (disk full?)")
+            }
+            written += n
+        }
+        return written
+    }
+
+    /// Nine significant digits: a float32 round-trips exactly.
+    static func format(_ x: Float) -> String { String(format: "%.9g", Double(x)) }
+
+    static func csvField(_ s: String) -> String {
+        s.contains(",") || s.contains("\"") || s.contains("\n") ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+    }
+}
