@@ -96,6 +96,20 @@ import Testing
         print("digits test accuracy: members \(single), ensemble \(ensemble)")
     }
 
+    /// cosine_restarts with snapshots keeps a checkpoint per cycle and scores them as an ensemble.
+    @Test func snapshotEnsembleInFit() throws {
+        let run = try train("configs/iris.json", seed: 1, ["--set", "data.validation={\"split\": 0.3, \"stratify\": true}", "--set", "training.epochs=30",
+                                                           "--set", "schedule={\"name\": \"cosine_restarts\", \"period\": 10}", "--set", "training.snapshots=true"])
+        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: run.appendingPathComponent("summary.json"))) as! [String: Any]
+        let snapshots = try #require(summary["snapshot_ensemble"] as? [String: Any])
+        #expect((snapshots["members"] as! [String]).map { ($0 as NSString).lastPathComponent } == ["snapshot-10.h5", "snapshot-20.h5", "snapshot-30.h5"])
+        let ensemble = snapshots["ensemble"] as! [String: Double], single = snapshots["single_model"] as! [String: Double]
+        #expect(ensemble["val_accuracy"] != nil && single["val_accuracy"] != nil)
+        // The ensemble's score is the one eval computes for the same checkpoints on the same rows.
+        let r = try cli.run(["eval"] + (snapshots["members"] as! [String]) + ["--data", "data/iris.csv", "--split", "validation", "--json"])
+        #expect(try json(r.stdout)["accuracy"] as? Double == ensemble["val_accuracy"])
+    }
+
     @Test func inspectDescribesTheCheckpoint() throws {
         let run = try train("configs/iris.json")
         let r = try cli.run(["inspect", run.appendingPathComponent("checkpoints/best.h5").path])
