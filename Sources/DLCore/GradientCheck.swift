@@ -35,8 +35,12 @@ public enum GradientCheck {
     /// Checks `loss` (a scalar node) of `executor`, whose inputs must already be fed.
     /// Dropout masks are drawn once and held for every perturbed evaluation, so the
     /// function being differentiated does not change between them.
+    ///
+    /// `maxScalars` checks at most that many entries of each parameter, a seeded random
+    /// choice (always including the first and last); nil checks every entry.
     public static func check(
-        _ executor: Executor<Double>, loss: NodeID, step: Double = defaultStep, tolerance: Double = defaultTolerance
+        _ executor: Executor<Double>, loss: NodeID, step: Double = defaultStep, tolerance: Double = defaultTolerance,
+        maxScalars: Int? = nil
     ) -> [Report] {
         let heldBefore = executor.holdMasks
         defer { executor.holdMasks = heldBefore }
@@ -59,9 +63,15 @@ public enum GradientCheck {
             executor.forward()
             return executor.scalar(loss)
         }
+        var rng = RandomSource(seed: 0xC4EC)
         return targets.map { target in
             var worst = (error: -1.0, index: 0, analytic: 0.0, numeric: 0.0)
-            for k in target.analytic.indices {
+            var entries = Array(target.analytic.indices)
+            if let limit = maxScalars, entries.count > limit {
+                for i in stride(from: entries.count - 1, to: 0, by: -1) { entries.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
+                entries = Array(Set(entries.prefix(limit - 2)).union([0, target.analytic.count - 1])).sorted()
+            }
+            for k in entries {
                 let saved = target.values[k]
                 target.values[k] = saved + step
                 let up = lossAt()
@@ -73,7 +83,7 @@ public enum GradientCheck {
                 if error > worst.error || error.isNaN { worst = (error, k, analytic, numeric) }
             }
             executor.forward()
-            return Report(name: target.name, count: target.analytic.count, maxRelativeError: worst.error,
+            return Report(name: target.name, count: entries.count, maxRelativeError: worst.error,
                           worstIndex: worst.index, analytic: worst.analytic, numeric: worst.numeric, tolerance: tolerance)
         }
     }

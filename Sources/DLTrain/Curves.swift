@@ -21,7 +21,7 @@ struct Chart {
     var title: String
     var xLabel: String
     var panels: [Panel]
-    let width = 760.0, panelHeight = 230.0, left = 78.0, right = 170.0, top = 46.0, gap = 62.0
+    let width = 760.0, panelHeight = 230.0, left = 78.0, right = 170.0, top = 64.0, gap = 70.0
 
     func svg() -> String {
         let height = top + Double(panels.count) * (panelHeight + gap)
@@ -53,19 +53,24 @@ struct Chart {
         let pad = 0.05 * (yMax - yMin)
         yMin -= pad
         yMax += pad
-        func px(_ x: Double) -> Double { left + (transform(x, panel.logX) - xMin) / (xMax - xMin) * plotWidth }
-        func py(_ y: Double) -> Double { y0 + plotHeight - (transform(y, panel.logY) - yMin) / (yMax - yMin) * plotHeight }
+        // Positions from transformed values (ticks are already in log10 units on log axes)...
+        func tx(_ t: Double) -> Double { left + (t - xMin) / (xMax - xMin) * plotWidth }
+        func ty(_ t: Double) -> Double { y0 + plotHeight - (t - yMin) / (yMax - yMin) * plotHeight }
+        // ...and from data values.
+        func px(_ x: Double) -> Double { tx(transform(x, panel.logX)) }
+        func py(_ y: Double) -> Double { ty(transform(y, panel.logY)) }
+        func tickLabel(_ t: Double, _ log: Bool) -> String { log ? Chart.label(Foundation.pow(10, t)) : Chart.label(t) }
 
         out += "<rect x=\"\(f(left))\" y=\"\(f(y0))\" width=\"\(f(plotWidth))\" height=\"\(f(plotHeight))\" fill=\"none\" stroke=\"#333\"/>\n"
         for tick in Chart.ticks(yMin, yMax, log: panel.logY) {
-            let y = py(tick)
+            let y = ty(tick)
             out += "<line x1=\"\(f(left))\" x2=\"\(f(left + plotWidth))\" y1=\"\(f(y))\" y2=\"\(f(y))\" stroke=\"#e4e4e4\"/>\n"
-            out += "<text x=\"\(f(left - 6))\" y=\"\(f(y + 4))\" text-anchor=\"end\">\(Chart.label(tick))</text>\n"
+            out += "<text x=\"\(f(left - 6))\" y=\"\(f(y + 4))\" text-anchor=\"end\">\(tickLabel(tick, panel.logY))</text>\n"
         }
         for tick in Chart.ticks(xMin, xMax, log: panel.logX, integers: !panel.logX) {
-            let x = px(tick)
+            let x = tx(tick)
             out += "<line x1=\"\(f(x))\" x2=\"\(f(x))\" y1=\"\(f(y0))\" y2=\"\(f(y0 + plotHeight))\" stroke=\"#f0f0f0\"/>\n"
-            out += "<text x=\"\(f(x))\" y=\"\(f(y0 + plotHeight + 16))\" text-anchor=\"middle\">\(Chart.label(tick))</text>\n"
+            out += "<text x=\"\(f(x))\" y=\"\(f(y0 + plotHeight + 16))\" text-anchor=\"middle\">\(tickLabel(tick, panel.logX))</text>\n"
         }
         out += "<text x=\"\(f(left + plotWidth / 2))\" y=\"\(f(y0 + plotHeight + 34))\" text-anchor=\"middle\" fill=\"#444\">\(escape(xLabel))</text>\n"
         out += "<text transform=\"translate(\(f(18)),\(f(y0 + plotHeight / 2))) rotate(-90)\" text-anchor=\"middle\" fill=\"#444\">\(escape(panel.yLabel))</text>\n"
@@ -99,11 +104,11 @@ struct Chart {
         return stride(from: first, through: high + step * 1e-9, by: step).map { Swift.abs($0) < step * 1e-9 ? 0 : $0 }
     }
 
-    /// A tick label; on log axes the caller passes log10 values, shown as powers of ten.
+    /// A tick label.
     static func label(_ v: Double) -> String {
         if v == v.rounded() && Swift.abs(v) < 1e6 { return String(Int(v)) }
         if Swift.abs(v) >= 1e-4 && Swift.abs(v) < 1e6 { return String(format: "%.4g", v) }
-        return String(format: "%.1e", v)
+        return String(format: "%g", v)
     }
 
     private func f(_ v: Double) -> String { String(format: "%.1f", v) }

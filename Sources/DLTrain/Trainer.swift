@@ -86,11 +86,7 @@ public final class Trainer {
         evaluation = try Executor(graph: model.graph, parameters: parameters, batchCapacity: evaluationBatch)
         evaluation.training = false
 
-        let encoding: TargetEncoding = switch config.model.loss.kind {
-        case .crossEntropy: .oneHot(classes: data.classNames.count)
-        case .hinge: .indices
-        default: .values(width: data.train.targetWidth)
-        }
+        let encoding = Trainer.targetEncoding(config, classes: data.classNames.count, targetWidth: data.train.targetWidth)
         let augmenter = config.data.augment.isEmpty ? nil
             : Augmenter(spec: config.data.augment, seed: config.seed &+ 0xA09, batchCapacity: batch,
                         featureWidth: Swift.max(inputs, data.train.columns), targetWidth: encoding.width)
@@ -128,6 +124,26 @@ public final class Trainer {
             notes.append("initialised \(loaded.count) of \(model.graph.parameters.count) parameters from \(path): \(loaded.joined(separator: ", "))")
         }
         if let (checkpoint, path) = resume { try restore(checkpoint, from: path) }
+    }
+
+    /// How targets reach the configured loss: one-hot rows, class indices, or values.
+    static func targetEncoding(_ config: Config, classes: Int, targetWidth: Int) -> TargetEncoding {
+        switch config.model.loss.kind {
+        case .crossEntropy: .oneHot(classes: classes)
+        case .hinge: .indices
+        default: .values(width: targetWidth)
+        }
+    }
+
+    /// The last training batch's output of layer `k` (rows × width), for diagnostics.
+    public func lastActivations(ofLayer k: Int) -> (values: UnsafeMutableBufferPointer<Float>, rows: Int, width: Int) {
+        let (node, width) = model.layerOutputs[k]
+        return (step.buffer(node), step.rows, width)
+    }
+
+    /// The last training batch's raw features and targets as the graph saw them.
+    var lastBatch: (features: UnsafeMutableBufferPointer<Float>, targets: UnsafeMutableBufferPointer<Float>, rows: Int) {
+        (step.buffer(model.features), step.buffer(model.target), step.rows)
     }
 
     /// The optimizer's state buffers, for checkpoints.

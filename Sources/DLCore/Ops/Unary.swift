@@ -59,6 +59,13 @@ extension Graph {
     }
 }
 
+/// A deliberately wrong derivative, for showing that gradient checking catches one
+/// (`dltrain gradcheck` under `DLTRAIN_FAULT=broken_backward=NAME`). Never set in normal use.
+public enum FaultyDerivative {
+    /// The unary op (by its description, e.g. "tanh") whose derivative gets 0.1·sign(x) added.
+    nonisolated(unsafe) public static var op: String?
+}
+
 extension Executor {
     // x (...) -> y (...)
     func unaryForward(_ op: UnaryOp, _ x: NodeID, _ out: NodeID) {
@@ -139,6 +146,9 @@ extension Executor {
                 let s = Self.sigmoid(xs[i])
                 dx[i] += g[i] * (s + xs[i] * s * (1 - s))
             }
+        }
+        if let broken = FaultyDerivative.op, broken == op.description {
+            for i in 0..<n { dx[i] += 0.1 * g[i] * (xs[i] > 0 ? 1 : -1) }
         }
     }
 
