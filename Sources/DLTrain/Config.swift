@@ -72,6 +72,7 @@ public struct Config: Sendable {
     public var onNonFinite: NonFinitePolicy
     public var maxRollbacks: Int
     public var snapshots: Bool
+    public var sharpnessEvery: Int?
     /// A checkpoint to initialise matching layers from (an absolute path).
     public var initFrom: String?
     /// Whether validation metrics exist: a validation source, or cross-validation folds.
@@ -134,6 +135,7 @@ public struct Config: Sendable {
         onNonFinite = NonFinitePolicy(rawValue: t["on_nonfinite"]!.string!)!
         maxRollbacks = Int(t["max_rollbacks"]!.number!)
         snapshots = t["snapshots"]!.bool!
+        sharpnessEvery = t["sharpness_every"].map { Int($0.number!) }
         if let path = r["model"]!["init_from"]?.string {
             initFrom = path.hasPrefix("/") ? path : URL(fileURLWithPath: file).deletingLastPathComponent().appendingPathComponent(path).standardizedFileURL.path
         }

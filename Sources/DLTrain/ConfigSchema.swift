@@ -169,6 +169,7 @@ public enum ConfigSchema {
                   "a NaN or infinite loss or gradient: stop (exit 1), skip the batch, or roll back to the last epoch and halve the learning rate"),
             .init("max_rollbacks", .integer(.init(minimum: 1)), default: .number(3), "rollback: how many times before stopping"),
             .init("snapshots", .boolean, default: .bool(false), "cosine_restarts: keep a checkpoint at the end of every cycle (a snapshot ensemble)"),
+            .init("sharpness_every", .integer(.init(minimum: 1)), "every this many epochs, the Hessian's top eigenvalue on a training batch in diagnostics.csv"),
         ]), default: .object([]), "the training loop"),
         .init("output", .object([
             .init("dir", .string(), "run directory, relative to the working directory (default runs/CONFIG-NAME)"),

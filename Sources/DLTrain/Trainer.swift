@@ -141,6 +141,28 @@ public final class Trainer {
         return (step.buffer(node), step.rows, width)
     }
 
+    /// Tells the callbacks something the user should know.
+    func notice(_ message: String) throws {
+        notes.append(message)
+        for c in currentCallbacks { try c.noticed(message, trainer: self) }
+    }
+    private var currentCallbacks: [TrainingCallback] = []
+
+    /// The Hessian's top eigenvalue on the last training batch, in float64.
+    func sharpnessOnLastBatch() throws -> Double {
+        let store = ParameterStore<Double>(for: model.graph)
+        for i in 0..<parameters.count { store.values[i] = Double(parameters.values[i]) }
+        let rows = step.rows
+        let batch = lastBatch
+        let targetDims = model.graph.shape(model.target).dims.map { $0 == Shape.batch ? rows : $0 }
+        let inputs: [NodeID: Tensor<Double>] = [
+            model.features: try Tensor(shape: [rows, model.inputs], scalars: Array(batch.features.prefix(rows * model.inputs)).map(Double.init)),
+            model.target: try Tensor(shape: targetDims, scalars: Array(batch.targets.prefix(targetDims.reduce(1, *))).map(Double.init)),
+        ]
+        return try Diagnostics.sharpness(graph: model.graph, parameters: store, inputs: inputs, loss: model.objective, rows: rows,
+                                         iterations: 50, tolerance: 1e-4).eigenvalue
+    }
+
     /// The last training batch's raw features and targets as the graph saw them.
     var lastBatch: (features: UnsafeMutableBufferPointer<Float>, targets: UnsafeMutableBufferPointer<Float>, rows: Int) {
         (step.buffer(model.features), step.buffer(model.target), step.rows)
@@ -182,6 +204,8 @@ public final class Trainer {
 
     /// Runs the remaining epochs, then the test split, then the callbacks' `trainingEnded`.
     public func fit(callbacks: [TrainingCallback] = []) throws {
+        currentCallbacks = callbacks
+        defer { currentCallbacks = [] }
         for c in callbacks { try c.trainingBegan(self) }
         defer { trainLoader.finishEpoch() }
         InterruptSignal.received = 0

@@ -106,7 +106,7 @@ struct Fit: ParsableCommand {
         let checkpoints = try CheckpointWriter(runDirectory: path)
         InterruptSignal.install()
         // Checkpoints first: the summary and the console report what they wrote.
-        try trainer.fit(callbacks: [checkpoints, directory, CurvesWriter(runDirectory: path), ConsoleLogger(quiet: quiet)])
+        try trainer.fit(callbacks: [checkpoints, directory, CurvesWriter(runDirectory: path), DiagnosticsWriter(runDirectory: path), ConsoleLogger(quiet: quiet)])
         printError("run directory: \(directory.path)")
     }
 
