@@ -1,4 +1,5 @@
 import COpenBLAS
+import Glibc
 
 /// The one door to OpenBLAS. Everything above the core multiplies matrices through
 /// ``Scalar/gemm(transposeA:transposeB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)``.
@@ -7,6 +8,21 @@ public enum BLAS {
     public static var threadCount: Int {
         get { Int(openblas_get_num_threads()) }
         set { openblas_set_num_threads(Int32(max(1, newValue))) }
+    }
+
+    /// Whether the CPU has the AVX-512 subsets OpenBLAS's SkylakeX kernels use (from /proc/cpuinfo).
+    public static var cpuHasAVX512: Bool {
+        guard let file = fopen("/proc/cpuinfo", "r") else { return false }
+        defer { fclose(file) }
+        var line: UnsafeMutablePointer<CChar>? = nil, capacity = 0
+        defer { free(line) }
+        while getline(&line, &capacity, file) > 0 {
+            let text = String(cString: line!)
+            guard text.hasPrefix("flags") else { continue }
+            let flags = Set(text.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" }).map(String.init))
+            return ["avx512f", "avx512bw", "avx512dq", "avx512vl"].allSatisfy(flags.contains)
+        }
+        return false
     }
 
     /// The kernel family OpenBLAS picked for this CPU (for example "Haswell" or "SkylakeX").

@@ -1,4 +1,5 @@
 import DLCore
+import Foundation
 import RealModule
 
 /// Updates the flat parameter vector from the flat gradient vector, one pass per step over
@@ -188,18 +189,107 @@ public final class Adam: Optimizer {
     public func step(_ parameters: ParameterStore<Float>, learningRate lr: Float) {
         steps += 1
         let t = Double(steps)
-        // Bias corrections in double: β^t underflows gracefully and 1 − β^t stays accurate.
-        let c1 = Float(1 - Double.pow(Double(beta1), t)), c2 = Float(1 - Double.pow(Double(beta2), t))
-        let theta = parameters.values, g = parameters.gradients, m = m, v = v
-        let b1 = beta1, b2 = beta2, eps = epsilon
+        // The paper's efficient form (Section 2, last paragraph): with c1 = 1 − β1^t and
+        // c2 = 1 − β2^t, m̂/(√v̂ + ε) = (√c2 / c1) · m / (√v + ε√c2), so one scaled step size
+        // and one scaled ε replace the per-element bias corrections. Computed in double.
+        let c1 = 1 - Double.pow(Double(beta1), t), c2 = 1 - Double.pow(Double(beta2), t)
+        let stepSize = Float(Double(lr) * c2.squareRoot() / c1), epsHat = Float(Double(epsilon) * c2.squareRoot())
         let coupled = decoupled ? 0 : weightDecay, shrink = decoupled ? 1 - lr * weightDecay : 1
+        let theta = parameters.values.baseAddress!, g = parameters.gradients.baseAddress!
+        let m = m.baseAddress!, v = v.baseAddress!
         for span in spans {
-            for i in span {
-                let gi = g[i] + coupled * theta[i]
-                m[i] = b1 * m[i] + (1 - b1) * gi
-                v[i] = b2 * v[i] + (1 - b2) * gi * gi
-                theta[i] = theta[i] * shrink - lr * (m[i] / c1) / ((v[i] / c2).squareRoot() + eps)
+            let task = AdamKernel.Task(theta: theta + span.lowerBound, g: g + span.lowerBound, m: m + span.lowerBound, v: v + span.lowerBound,
+                                       count: span.count, beta1: beta1, beta2: beta2, stepSize: stepSize, epsHat: epsHat, coupled: coupled, shrink: shrink)
+            // Large spans are cut in two, the second half on the helper core (the pass is bound
+            // by memory bandwidth, which two cores nearly double); small ones stay here.
+            if span.count >= 65_536, let helper = AdamKernel.helper {
+                let half = span.count / 2 / 16 * 16
+                helper.run(task.slice(from: half))
+                task.slice(to: half).run()
+                helper.wait()
+            } else {
+                task.run()
             }
+        }
+    }
+}
+
+/// Adam's update over one contiguous span, 16 lanes at a time (a single pass over θ, g, m, v).
+enum AdamKernel {
+    typealias Lanes = SIMD16<Float>
+
+    /// One span's update, as plain values so it can cross to the helper thread unallocated.
+    struct Task {
+        var theta, g, m, v: UnsafeMutablePointer<Float>
+        var count: Int
+        var beta1, beta2, stepSize, epsHat, coupled, shrink: Float
+
+        func run() {
+            update(theta, g, m, v, count: count, beta1: beta1, beta2: beta2, stepSize: stepSize, epsHat: epsHat, coupled: coupled, shrink: shrink)
+        }
+        func slice(to end: Int) -> Task { var t = self; t.count = end; return t }
+        func slice(from start: Int) -> Task {
+            var t = self
+            t.theta += start; t.g += start; t.m += start; t.v += start
+            t.count = count - start
+            return t
+        }
+    }
+
+    /// A second thread for the other half of large updates; none on a single-core machine.
+    nonisolated(unsafe) static let helper: Helper? = ProcessInfo.processInfo.activeProcessorCount > 1 ? Helper() : nil
+
+    /// A persistent thread that runs one ``Task`` at a time, handed over through semaphores.
+    final class Helper: @unchecked Sendable {
+        private var task: Task?
+        private let start = DispatchSemaphore(value: 0), done = DispatchSemaphore(value: 0)
+
+        init() {
+            let thread = Thread { [unowned self] in
+                while true {
+                    start.wait()
+                    task?.run()
+                    done.signal()
+                }
+            }
+            thread.stackSize = 1 << 20
+            thread.start()
+        }
+
+        func run(_ next: Task) {
+            task = next
+            start.signal()
+        }
+
+        func wait() { done.wait() }
+    }
+
+    @inline(__always)
+    static func update(_ theta: UnsafeMutablePointer<Float>, _ g: UnsafeMutablePointer<Float>, _ m: UnsafeMutablePointer<Float>,
+                       _ v: UnsafeMutablePointer<Float>, count: Int, beta1: Float, beta2: Float, stepSize: Float, epsHat: Float,
+                       coupled: Float, shrink: Float) {
+        let width = Lanes.scalarCount, whole = count / width * width
+        let b1 = Lanes(repeating: beta1), b2 = Lanes(repeating: beta2), a1 = Lanes(repeating: 1 - beta1), a2 = Lanes(repeating: 1 - beta2)
+        let alpha = Lanes(repeating: stepSize), eps = Lanes(repeating: epsHat), wd = Lanes(repeating: coupled), keep = Lanes(repeating: shrink)
+        var i = 0
+        while i < whole {
+            let p = UnsafeMutableRawPointer(theta + i), gp = UnsafeMutableRawPointer(g + i)
+            let mp = UnsafeMutableRawPointer(m + i), vp = UnsafeMutableRawPointer(v + i)
+            let th = p.loadUnaligned(as: Lanes.self)
+            let gi = gp.loadUnaligned(as: Lanes.self) + wd * th
+            let mi = b1 * mp.loadUnaligned(as: Lanes.self) + a1 * gi
+            let vi = b2 * vp.loadUnaligned(as: Lanes.self) + a2 * gi * gi
+            mp.storeBytes(of: mi, as: Lanes.self)
+            vp.storeBytes(of: vi, as: Lanes.self)
+            p.storeBytes(of: th * keep - alpha * mi / (vi.squareRoot() + eps), as: Lanes.self)
+            i += width
+        }
+        while i < count {
+            let gi = g[i] + coupled * theta[i]
+            m[i] = beta1 * m[i] + (1 - beta1) * gi
+            v[i] = beta2 * v[i] + (1 - beta2) * gi * gi
+            theta[i] = theta[i] * shrink - stepSize * m[i] / (v[i].squareRoot() + epsHat)
+            i += 1
         }
     }
 }

@@ -1,3 +1,4 @@
+import DLCore
 import Foundation
 
 /// Writes a run's files: `config.json` at the start, a `metrics.csv` row per epoch
@@ -133,6 +134,11 @@ public final class ConsoleLogger: TrainingCallback {
         if let v = d.validation { line += "; validating on \(v.rows)" }
         if let t = d.test { line += "; testing on \(t.rows)" }
         printError(line + String(format: " (read in %.2f s)", trainer.dataSeconds))
+        printError("BLAS: OpenBLAS \(BLAS.coreName) kernels, \(BLAS.threadCount) thread\(BLAS.threadCount == 1 ? "" : "s")")
+        if let forced = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"], !forced.lowercased().contains("skylakex"),
+           !forced.lowercased().contains("cooperlake"), !forced.lowercased().contains("sapphire"), BLAS.cpuHasAVX512 {
+            printError(paint("this CPU has AVX-512 but OPENBLAS_CORETYPE=\(forced) in the environment keeps OpenBLAS on slower kernels; unset it (dltrain then picks SkylakeX) or set OPENBLAS_CORETYPE=SkylakeX", "33"))
+        }
         if let k = d.preprocessor.keptVarianceFraction {
             printError(String(format: "PCA keeps %d of %d components, %.1f%% of the variance", d.preprocessor.outputColumns, d.preprocessor.inputColumns, 100 * k))
         }

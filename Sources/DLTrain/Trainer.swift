@@ -55,6 +55,14 @@ public final class Trainer {
     private var isClassification: Bool { config.task != .regression }
     private let faults = FaultInjection.fromEnvironment()
     private var globalStep = 0
+    /// With DLTRAIN_COUNT_ALLOCATIONS and scripts/malloc-count.so preloaded: the allocation
+    /// counter, read around the steady-state steps of epoch 2.
+    private let allocationCounter: (@convention(c) () -> Int)? = {
+        guard ProcessInfo.processInfo.environment["DLTRAIN_COUNT_ALLOCATIONS"] != nil,
+              let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "dltrain_malloc_count") else { return nil }
+        return unsafeBitCast(symbol, to: (@convention(c) () -> Int).self)
+    }()
+    private var allocationsAtStart = 0
 
     /// Reads the data and builds everything; nothing trains until ``fit(callbacks:)``.
     /// `fold` makes the k-th of K folds the validation split; `resume` continues a checkpoint.
@@ -147,6 +155,16 @@ public final class Trainer {
         for c in currentCallbacks { try c.noticed(message, trainer: self) }
     }
     private var currentCallbacks: [TrainingCallback] = []
+
+    /// Seconds since this process started (its re-exec included), from /proc.
+    static func processAge() -> Double? {
+        guard let stat = try? String(contentsOfFile: "/proc/self/stat", encoding: .utf8),
+              let uptime = try? String(contentsOfFile: "/proc/uptime", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return nil }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 19, let start = Double(fields[19]), let now = Double(uptime.split(separator: " ")[0]) else { return nil }
+        return now - start / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
 
     /// The Hessian's top eigenvalue on the last training batch, in float64.
     func sharpnessOnLastBatch() throws -> Double {
@@ -266,6 +284,13 @@ public final class Trainer {
         // generators advance exactly as they did), without training on them.
         for _ in 0..<state.stepInEpoch { _ = try trainLoader.next(features: x, targets: y) }
         for b in state.stepInEpoch..<batches {
+            if b == 0 && epoch == 1 && ProcessInfo.processInfo.environment["DLTRAIN_TIMING"] != nil, let age = Trainer.processAge() {
+                printError(String(format: "first step began %.3f s after the process started (reading and preparing the data took %.3f s)", age, dataSeconds))
+            }
+            if let counter = allocationCounter, epoch == 2, batches > 30 {
+                if b == 10 { allocationsAtStart = counter() }
+                if b == batches - 10 { printError("allocations in \(batches - 20) steady-state steps of epoch 2: \(counter() - allocationsAtStart)") }
+            }
             step.rows = trainLoader.batchSize
             let n = try trainLoader.next(features: x, targets: y)
             step.rows = n
@@ -336,10 +361,20 @@ public final class Trainer {
 
     /// The global L2 norm of the trainable gradients (infinite or NaN when any entry is).
     private func gradientNorm() -> Double {
-        let g = parameters.gradients
-        var sum: Float = 0
-        for span in spans { for i in span { sum += g[i] * g[i] } }
-        return Double(sum).squareRoot()
+        let g = parameters.gradients.baseAddress!
+        var total = 0.0
+        for span in spans {
+            var lanes = SIMD16<Float>(), i = span.lowerBound
+            while i + 16 <= span.upperBound {
+                let x = UnsafeRawPointer(g + i).loadUnaligned(as: SIMD16<Float>.self)
+                lanes += x * x
+                i += 16
+            }
+            var rest: Float = 0
+            while i < span.upperBound { rest += g[i] * g[i]; i += 1 }
+            total += Double(lanes.sum()) + Double(rest)
+        }
+        return total.squareRoot()
     }
 
     private func clip(norm: Double) {

@@ -24,6 +24,11 @@ struct Dltrain: ParsableCommand {
     /// Runs the command; maps errors to the documented exit codes (ArgumentParser's own
     /// usage errors become 2, not its default 64).
     static func main() {
+        // Only commands that compute pay for the re-exec; --version and --help stay instant.
+        if let command = CommandLine.arguments.dropFirst().first, ["fit", "eval", "predict", "gradcheck", "check", "sweep"].contains(command),
+           !CommandLine.arguments.contains("--help") && !CommandLine.arguments.contains("-h") {
+            BLASEnvironment.prepare()
+        }
         FaultInjection.install()
         do {
             var command = try parseAsRoot()

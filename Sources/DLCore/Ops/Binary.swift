@@ -117,6 +117,14 @@ extension Executor {
             return
         }
         let cols = bc.columns, rowsOfView = total / cols
+        if bc.lhs.row == cols && bc.lhs.column == 1 && bc.rhs.row == 0 && bc.rhs.column == 1 {
+            // A row broadcast over a full matrix (the bias add): contiguous rows, vectorised.
+            for i in 0..<rowsOfView {
+                let zi = z + i * cols, xi = x + i * cols
+                for j in 0..<cols { zi[j] = f(xi[j], y[j]) }
+            }
+            return
+        }
         for i in 0..<rowsOfView {
             for j in 0..<cols {
                 z[i * cols + j] = f(x[i * bc.lhs.row + j * bc.lhs.column], y[i * bc.rhs.row + j * bc.rhs.column])
@@ -137,6 +145,21 @@ extension Executor {
             return
         }
         let cols = bc.columns, rowsOfView = total / cols
+        if bc.lhs.row == cols && bc.lhs.column == 1 && bc.rhs.row == 0 && bc.rhs.column == 1 {
+            // The bias add's two gradients: rows into the full operand, column sums into the row.
+            if strides.row == cols {
+                for i in 0..<rowsOfView {
+                    let ti = target + i * cols, gi = g + i * cols, xi = x + i * cols
+                    for j in 0..<cols { ti[j] += f(gi[j], xi[j], y[j]) }
+                }
+            } else {
+                for i in 0..<rowsOfView {
+                    let gi = g + i * cols, xi = x + i * cols
+                    for j in 0..<cols { target[j] += f(gi[j], xi[j], y[j]) }
+                }
+            }
+            return
+        }
         for i in 0..<rowsOfView {
             for j in 0..<cols {
                 target[i * strides.row + j * strides.column] +=

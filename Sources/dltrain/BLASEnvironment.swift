@@ -1,0 +1,36 @@
+import Foundation
+
+/// OpenBLAS reads its settings once, when the library loads, before any of our code runs.
+/// Debian's OpenBLAS 0.3.21 does not recognise AVX-512 CPUs such as Zen 4/5 and falls back
+/// to its AVX2 ("Haswell") kernels at half the speed; and its idle worker threads spin on
+/// sched_yield for a long time after each product, which on a 2-core machine takes the core
+/// our own element-wise work needs. So a compute command re-executes itself once with
+///
+///     OPENBLAS_CORETYPE=SkylakeX      (when the CPU has AVX-512 F, BW, DQ and VL)
+///     OPENBLAS_THREAD_TIMEOUT=4       (idle workers sleep after 2⁴ cycles of waiting)
+///
+/// unless the user set them, which is respected. `DLTRAIN_NO_REEXEC=1` turns this off.
+enum BLASEnvironment {
+    static func prepare() {
+        let environment = ProcessInfo.processInfo.environment
+        guard environment["DLTRAIN_REEXECUTED"] == nil, environment["DLTRAIN_NO_REEXEC"] == nil else { return }
+        var changes: [(String, String)] = []
+        if environment["OPENBLAS_CORETYPE"] == nil && hasAVX512() { changes.append(("OPENBLAS_CORETYPE", "SkylakeX")) }
+        if environment["OPENBLAS_THREAD_TIMEOUT"] == nil { changes.append(("OPENBLAS_THREAD_TIMEOUT", "4")) }
+        guard !changes.isEmpty else { return }
+        for (key, value) in changes { setenv(key, value, 1) }
+        setenv("DLTRAIN_REEXECUTED", "1", 1)
+        var arguments = CommandLine.arguments.map { strdup($0) }
+        arguments.append(nil)
+        execv("/proc/self/exe", &arguments)
+        // execv returns only on failure: carry on with the library's defaults.
+    }
+
+    /// Whether /proc/cpuinfo lists the AVX-512 subsets OpenBLAS's SkylakeX kernels use.
+    static func hasAVX512() -> Bool {
+        guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+              let flags = text.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return false }
+        let set = Set(flags.split(separator: " ").map(String.init))
+        return ["avx512f", "avx512bw", "avx512dq", "avx512vl"].allSatisfy(set.contains)
+    }
+}
