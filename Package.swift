@@ -45,11 +45,12 @@ let package = Package(
             name: "dltrain",
             dependencies: ["DLTrain", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        .testTarget(name: "DLCoreTests", dependencies: ["DLCore"]),
+        .testTarget(name: "DLCoreTests", dependencies: ["DLCore", "TestSupport"]),
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "DLNNTests", dependencies: ["DLNN", "DLCore"]),
-        .testTarget(name: "DLDataTests", dependencies: ["DLData", "DLCore"]),
+        .testTarget(name: "DLDataTests", dependencies: ["DLData", "DLCore", "TestSupport"]),
         .testTarget(name: "DLOptimTests", dependencies: ["DLOptim", "DLCore"]),
-        .testTarget(name: "DLTrainTests", dependencies: ["DLTrain", "DLNN", "DLOptim", "DLData", "DLCore"]),
+        .testTarget(name: "DLTrainTests", dependencies: ["DLTrain", "DLNN", "DLOptim", "DLData", "DLCore", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["dltrain", "DLTrain"]),
     ]
 )

@@ -1,17 +1,11 @@
+import TestSupport
 import DLCore
 import Testing
 
 /// Bad shapes are Swift errors naming both shapes, raised when the graph is built,
 /// before any kernel could run off the end of a buffer.
 @Suite struct ShapeErrorTests {
-    func message(_ body: () throws -> Any) -> String {
-        do {
-            _ = try body()
-            return "no error"
-        } catch {
-            return "\(error)"
-        }
-    }
+    func message(_ body: () throws -> Any) -> String { errorText(body) }
 
     @Test func matmulInnerDimensions() throws {
         let g = Graph()

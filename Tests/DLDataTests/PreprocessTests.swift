@@ -1,3 +1,4 @@
+import TestSupport
 import DLCore
 import DLData
 import Foundation

@@ -3,13 +3,15 @@ import DLCore
 import DLOptim
 import Testing
 
+/// A store holding `values` with `gradients`.
+func store(_ values: [Float], gradients: [Float]) -> ParameterStore<Float> {
+    let s = ParameterStore<Float>(count: values.count)
+    for i in values.indices { s.values[i] = values[i]; s.gradients[i] = gradients[i] }
+    return s
+}
+
 /// Each update rule against numbers worked by hand from its formula.
 @Suite struct OptimizerTests {
-    func store(_ values: [Float], gradients: [Float]) -> ParameterStore<Float> {
-        let s = ParameterStore<Float>(count: values.count)
-        for i in values.indices { s.values[i] = values[i]; s.gradients[i] = gradients[i] }
-        return s
-    }
 
     @Test func plainSGD() {
         let s = store([1, -2], gradients: [0.5, -1])
@@ -58,11 +60,6 @@ import Testing
 
 /// The rest of the family, each against its update rule worked by hand.
 @Suite struct MoreOptimizerTests {
-    func store(_ values: [Float], gradients: [Float]) -> ParameterStore<Float> {
-        let s = ParameterStore<Float>(count: values.count)
-        for i in values.indices { s.values[i] = values[i]; s.gradients[i] = gradients[i] }
-        return s
-    }
 
     /// G = 4, θ = 1 − 0.5·2/(2 + ε) = 0.5; then G = 4 + 1 = 5, θ = 0.5 − 0.5·1/√5.
     @Test func adagrad() {

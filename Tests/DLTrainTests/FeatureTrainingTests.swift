@@ -1,3 +1,4 @@
+import TestSupport
 @testable import DLTrain
 import DLNN
 import Foundation
