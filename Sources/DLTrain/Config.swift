@@ -306,13 +306,12 @@ public struct Config: Sendable {
             throw error(at: "model.layers[\(last)].units", "\(loss.rawValue) needs \(needed) output unit\(needed == 1 ? "" : "s") (\(why)), but the last layer has \(outputs)", in: raw)
         }
         try checkDataContradictions(raw: raw)
-        let m = raw["model"]
         if loss != .crossEntropy {
-            for key in ["label_smoothing", "class_weights"] where m?[key] != nil {
+            for key in ["label_smoothing", "class_weights"] where raw.sets("model.\(key)") {
                 throw error(at: "model.\(key)", "\(key) applies to cross_entropy, but model.loss is \"\(loss.rawValue)\"", in: raw)
             }
         }
-        if loss != .huber && m?["huber_delta"] != nil {
+        if loss != .huber && raw.sets("model.huber_delta") {
             throw error(at: "model.huber_delta", "huber_delta applies to the huber loss, but model.loss is \"\(loss.rawValue)\"", in: raw)
         }
         for (k, layer) in model.layers.enumerated() {
@@ -403,12 +402,12 @@ extension Config {
     }
 
     private func checkTrainingContradictions(raw: JSON) throws {
-        let o = raw["optimizer"], name = optimizer.name
+        let name = optimizer.name
         let owners: [(String, [String])] = [("momentum", ["sgd"]), ("nesterov", ["sgd"]), ("betas", ["adam", "adamw"]),
                                             ("eps", ["adam", "adamw", "rmsprop", "adagrad"]), ("decay", ["rmsprop"]), ("history", ["lbfgs"]),
                                             ("clip_norm", ["sgd", "adagrad", "rmsprop", "adam", "adamw"]), ("clip_value", ["sgd", "adagrad", "rmsprop", "adam", "adamw"]),
                                             ("weight_decay", ["sgd", "adagrad", "rmsprop", "adam", "adamw"])]
-        for (key, names) in owners where o?[key] != nil && !names.contains(name) {
+        for (key, names) in owners where raw.sets("optimizer.\(key)") && !names.contains(name) {
             throw error(at: "optimizer.\(key)", "\(key) applies to \(names.map { "\"\($0)\"" }.joined(separator: ", ")), but optimizer.name is \"\(name)\"", in: raw)
         }
         if optimizer.nesterov && optimizer.momentum == 0 {
@@ -422,12 +421,11 @@ extension Config {
                 throw error(at: "data.augment", "L-BFGS needs the same loss every time it is evaluated; augmentation makes it random", in: raw)
             }
         }
-        let sc = raw["schedule"]
         let scheduleOwners: [(String, [Schedule.Kind])] = [("gamma", [.step, .multistep]), ("step_size", [.step]), ("milestones", [.multistep]),
                                                           ("decay", [.exponential, .inverseTime]), ("min_lr", [.cosine, .cosineRestarts, .plateau]),
                                                           ("period", [.cosineRestarts]), ("multiplier", [.cosineRestarts]), ("max_lr", [.oneCycle]),
                                                           ("pct_start", [.oneCycle]), ("factor", [.plateau]), ("patience", [.plateau]), ("monitor", [.plateau])]
-        for (key, kinds) in scheduleOwners where sc?[key] != nil && !kinds.contains(schedule.kind) {
+        for (key, kinds) in scheduleOwners where raw.sets("schedule.\(key)") && !kinds.contains(schedule.kind) {
             throw error(at: "schedule.\(key)", "\(key) applies to the \(kinds.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")) schedule\(kinds.count > 1 ? "s" : ""), but schedule.name is \"\(schedule.kind.rawValue)\"", in: raw)
         }
         if schedule.kind == .multistep && schedule.milestones.isEmpty {
@@ -501,6 +499,16 @@ extension Config {
         if task == .binary, let classes = data.classes, classes.count != 2 {
             throw error(at: "data.classes", "a binary task has exactly 2 classes, \(classes.count) are listed", in: raw)
         }
+    }
+}
+
+extension JSON {
+    /// Whether the config sets `path` to something other than its default: a resolved config
+    /// spells out every default, which must read the same as leaving the key out.
+    func sets(_ path: String) -> Bool {
+        guard let value = node(at: path) else { return false }
+        let components = path.split(separator: ".").map { String($0.split(separator: "[").first!) }
+        return ConfigSchema.root.defaultValue(at: components[...]).map { $0 != value } ?? true
     }
 }
 

@@ -8,6 +8,8 @@ struct Chart {
         var points: [(x: Double, y: Double)]
         var color: String
         var dashed = false
+        /// Points without a line (a scatter, as for sweep trials).
+        var dots = false
     }
 
     struct Panel {
@@ -16,6 +18,14 @@ struct Chart {
         var series: [Series]
         var logY = false
         var logX = false
+
+        init(title: String, yLabel: String, series: [Series], logY: Bool = false, logX: Bool = false) {
+            self.title = title
+            self.yLabel = yLabel
+            self.series = series
+            self.logY = logY
+            self.logX = logX
+        }
     }
 
     var title: String
@@ -77,7 +87,9 @@ struct Chart {
         for (k, series) in panel.series.enumerated() {
             let points = series.points.filter { $0.x.isFinite && $0.y.isFinite && (!panel.logY || $0.y > 0) && (!panel.logX || $0.x > 0) }
             let dash = series.dashed ? " stroke-dasharray=\"5,3\"" : ""
-            if points.count > 1 {
+            if series.dots {
+                for p in points { out += "<circle cx=\"\(f(px(p.x)))\" cy=\"\(f(py(p.y)))\" r=\"4\" fill=\"\(series.color)\" fill-opacity=\"0.7\"/>\n" }
+            } else if points.count > 1 {
                 let path = points.map { "\(f(px($0.x))),\(f(py($0.y)))" }.joined(separator: " ")
                 out += "<polyline points=\"\(path)\" fill=\"none\" stroke=\"\(series.color)\" stroke-width=\"1.8\"\(dash)/>\n"
             } else {

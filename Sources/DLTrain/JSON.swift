@@ -107,7 +107,7 @@ public struct JSON: Sendable, Equatable, CustomStringConvertible {
     /// Integers without a fraction; other numbers in the shortest form that reads back exactly.
     public static func format(_ x: Double) -> String {
         if !x.isFinite { return "null" }
-        if x == x.rounded() && Swift.abs(x) < 1e15 { return String(Int64(x)) }
+        if x == x.rounded() && Swift.abs(x) <= 9_007_199_254_740_992 { return String(Int64(x)) }
         return "\(x)"
     }
 

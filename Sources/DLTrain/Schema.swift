@@ -151,6 +151,12 @@ public indirect enum Schema: Sendable {
         }
     }
 
+    /// The declared default at `components` (object keys), if any.
+    func defaultValue(at components: ArraySlice<String>) -> JSON? {
+        guard let last = components.last, case .object(let fields)? = child(at: components.dropLast()) else { return nil }
+        return fields.first { $0.name == last }?.defaultValue
+    }
+
     /// Field names allowed directly under `path`, for suggestions.
     func keys(at components: ArraySlice<String>) -> [String] {
         if case .object(let fields)? = child(at: components) { return fields.map(\.name) }

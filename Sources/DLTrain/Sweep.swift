@@ -1,0 +1,322 @@
+import DLCore
+import Foundation
+
+/// `dltrain sweep`: trials as independent runs of `dltrain fit` (each its own run directory
+/// and process, so a crash or divergence fails one trial, not the sweep), `parallel` at a time
+/// with the cores divided between them, recorded in an append-only journal that `--resume`
+/// replays: finished trials are skipped, interrupted ones run again, none runs twice.
+public final class Sweep {
+    public struct Trial {
+        public var id: Int
+        public var parameters: [(path: String, value: JSON)]
+        public var seed: UInt64
+        public var round: Int
+    }
+
+    public struct Outcome {
+        public var metric: Double?
+        public var bestEpoch: Int?
+        public var seconds: Double
+        public var status: String
+        public var error: String?
+        public var epochs: Int
+    }
+
+    let spec: SweepSpec
+    let binary: String
+    let journalPath: String
+    private var journal: FileHandle?
+    /// Finished (trial, epochs) pairs and their outcomes, from the journal.
+    private var finished: [String: Outcome] = [:]
+    public private(set) var outcomes: [Int: Outcome] = [:]
+    public private(set) var trials: [Int: Trial] = [:]
+    public private(set) var ran = 0
+
+    public init(spec: SweepSpec, resume: Bool, binary: String) throws {
+        self.spec = spec
+        self.binary = binary
+        try FileManager.default.createDirectory(atPath: spec.out, withIntermediateDirectories: true)
+        journalPath = "\(spec.out)/journal.jsonl"
+        if FileManager.default.fileExists(atPath: journalPath) {
+            guard resume else {
+                throw ConfigError(file: spec.file, path: "out", "\(spec.out) already holds a sweep (journal.jsonl); continue it with --resume, or choose another \"out\"")
+            }
+            for line in try String(contentsOfFile: journalPath, encoding: .utf8).split(separator: "\n") {
+                guard let event = try? JSON.parse(String(line)), event["event"]?.string == "finish" || event["event"]?.string == "fail",
+                      let id = event["trial"]?.number, let epochs = event["epochs"]?.number else { continue }  // a torn last line is skipped
+                finished["\(Int(id))@\(Int(epochs))"] = Outcome(metric: event["metric"]?.number, bestEpoch: event["best_epoch"]?.number.map(Int.init),
+                                                                  seconds: event["seconds"]?.number ?? 0, status: event["status"]?.string ?? "failed",
+                                                                  error: event["error"]?.string, epochs: Int(epochs))
+            }
+        }
+        FileManager.default.createFile(atPath: journalPath, contents: FileManager.default.contents(atPath: journalPath) ?? Data())
+        journal = FileHandle(forWritingAtPath: journalPath)
+        journal?.seekToEndOfFile()
+    }
+
+    deinit { try? journal?.close() }
+
+    private func record(_ event: JSON) {
+        try? journal?.write(contentsOf: Data((event.rendered(indent: nil) + "\n").utf8))
+        try? journal?.synchronize()
+    }
+
+    // MARK: Trials
+
+    /// A trial's seed from the sweep seed and its parameters (FNV-1a over their canonical
+    /// JSON), so a trial means the same run whatever else the sweep holds; 53 bits, exact in JSON.
+    static func seed(_ sweepSeed: UInt64, _ parameters: [(path: String, value: JSON)]) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325 ^ sweepSeed
+        for byte in parameters.map({ "\($0.path)=\($0.value.rendered(indent: nil))" }).joined(separator: ";").utf8 {
+            hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
+        }
+        return hash & ((1 << 53) - 1)
+    }
+
+    /// Every combination of the grid's values, the last parameter varying fastest.
+    static func grid(_ parameters: [(path: String, domain: SweepSpec.Domain)]) -> [[(path: String, value: JSON)]] {
+        var combinations: [[(path: String, value: JSON)]] = [[]]
+        for (path, domain) in parameters {
+            guard case .values(let values) = domain else { continue }
+            combinations = combinations.flatMap { prefix in values.map { prefix + [(path, $0)] } }
+        }
+        return combinations
+    }
+
+    /// One random draw from `domain`.
+    static func draw(_ domain: SweepSpec.Domain, _ rng: inout RandomSource) -> JSON {
+        switch domain {
+        case .values(let values): return values[Int(rng.next() % UInt64(values.count))]
+        case .uniform(let a, let b): return .number(a + (b - a) * rng.uniform())
+        case .logUniform(let a, let b): return .number(Foundation.exp(Foundation.log(a) + (Foundation.log(b) - Foundation.log(a)) * rng.uniform()))
+        case .intUniform(let a, let b): return .number(Double(a + Int(rng.next() % UInt64(b - a + 1))))
+        case .quantized(let a, let b, let q):
+            let value = ((a + (b - a) * rng.uniform()) / q).rounded() * q
+            return .number(Swift.min(Swift.max(value, (a / q).rounded(.up) * q), (b / q).rounded(.down) * q))
+        }
+    }
+
+    /// The ranges of a refined round: each numeric range shrunk around `best`'s value (in log
+    /// space for log_uniform), kept inside the original.
+    static func refined(_ parameters: [(path: String, domain: SweepSpec.Domain)], around best: Trial, shrink: Double, round: Int)
+        -> [(path: String, domain: SweepSpec.Domain)]
+    {
+        let factor = Foundation.pow(shrink, Double(round))
+        return parameters.map { path, domain in
+            guard let center = best.parameters.first(where: { $0.path == path })?.value.number else { return (path, domain) }
+            func window(_ a: Double, _ b: Double) -> (Double, Double) {
+                let half = (b - a) * factor / 2
+                let low = Swift.max(a, Swift.min(center - half, b - 2 * half)), high = Swift.min(b, Swift.max(center + half, a + 2 * half))
+                return (low, high)
+            }
+            switch domain {
+            case .uniform(let a, let b): let (l, h) = window(a, b); return (path, .uniform(l, h))
+            case .quantized(let a, let b, let q): let (l, h) = window(a, b); return (path, .quantized(l, h, q: q))
+            case .intUniform(let a, let b):
+                let (l, h) = window(Double(a), Double(b))
+                return (path, .intUniform(Int(l.rounded(.down)), Swift.max(Int(l.rounded(.down)), Int(h.rounded(.up)))))
+            case .logUniform(let a, let b):
+                let la = Foundation.log(a), lb = Foundation.log(b), c = Foundation.log(center), half = (lb - la) * factor / 2
+                let low = Swift.max(la, Swift.min(c - half, lb - 2 * half)), high = Swift.min(lb, Swift.max(c + half, la + 2 * half))
+                return (path, .logUniform(Foundation.exp(low), Foundation.exp(high)))
+            case .values: return (path, domain)
+            }
+        }
+    }
+
+    // MARK: Running
+
+    /// Runs the whole sweep; returns the trials' outcomes (also in leaderboard.csv).
+    public func run() throws {
+        var rng = RandomSource(seed: spec.seed)
+        var nextID = 1
+        var domains = spec.parameters
+        for round in 1...spec.refineRounds {
+            var batch: [Trial] = []
+            let draws = spec.method == .grid ? Sweep.grid(domains) : (0..<spec.trials).map { _ in domains.map { ($0.path, Sweep.draw($0.domain, &rng)) } }
+            for parameters in draws {
+                batch.append(Trial(id: nextID, parameters: parameters, seed: Sweep.seed(spec.seed, parameters), round: round))
+                nextID += 1
+            }
+            for trial in batch { trials[trial.id] = trial }
+            if spec.method == .halving { try halving(batch) } else { try runAll(batch.map { ($0, nil) }) }
+            if round < spec.refineRounds, let best = leader() {
+                domains = Sweep.refined(spec.parameters, around: best, shrink: spec.shrink, round: round)
+                printError("round \(round) done; refining around trial \(best.id): " + domains.compactMap { p in p.domain.numeric.map { String(format: "%@ %.4g...%.4g", p.path, $0.low, $0.high) } }.joined(separator: ", "))
+            }
+        }
+        try writeOutputs()
+    }
+
+    /// Successive halving (Jamieson and Talwalkar 2016): every trial trains min_epochs; the
+    /// best 1/eta continue, resumed from their checkpoints, to eta times the epochs; and so on
+    /// to max_epochs. The rest stop early (status "stopped at rung N").
+    private func halving(_ batch: [Trial]) throws {
+        var alive = batch, epochs = spec.minEpochs, rung = 0
+        while true {
+            try runAll(alive.map { ($0, epochs) })
+            let ranked = alive.filter { outcomes[$0.id]?.metric != nil }.sorted { better(outcomes[$0.id]!.metric!, than: outcomes[$1.id]!.metric!) }
+            if epochs >= spec.maxEpochs || ranked.count <= 1 { break }
+            let keep = Swift.max(1, Int((Double(alive.count) / Double(spec.eta)).rounded(.down)))
+            for trial in ranked.dropFirst(keep) { outcomes[trial.id]?.status = "stopped at rung \(rung)" }
+            alive = Array(ranked.prefix(keep))
+            epochs = Swift.min(spec.maxEpochs, epochs * spec.eta)
+            rung += 1
+        }
+    }
+
+    private func better(_ a: Double, than b: Double) -> Bool { spec.maximize ? a > b : a < b }
+
+    public func leader() -> Trial? {
+        trials.values.filter { outcomes[$0.id]?.metric != nil }
+            .min { a, b in better(outcomes[a.id]!.metric!, than: outcomes[b.id]!.metric!) || (outcomes[a.id]!.metric! == outcomes[b.id]!.metric! && a.id < b.id) }
+    }
+
+    /// Runs trials (each to `epochs`, or its config's), `parallel` at a time.
+    private func runAll(_ work: [(Trial, Int?)]) throws {
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let threads = Swift.max(1, cores / spec.parallel)
+        var queue = work[...]
+        var running: [(trial: Trial, epochs: Int, process: Process, started: Date, log: String)] = []
+        while !queue.isEmpty || !running.isEmpty {
+            while running.count < spec.parallel, let (trial, requested) = queue.first {
+                queue = queue.dropFirst()
+                let epochs = requested ?? spec.maxEpochs
+                if let done = finished["\(trial.id)@\(epochs)"] {
+                    outcomes[trial.id] = done
+                    printError(line(trial, done))
+                    continue
+                }
+                running.append(try start(trial, epochs: epochs, threads: threads))
+            }
+            guard !running.isEmpty else { continue }
+            usleep(20_000)
+            for k in running.indices.reversed() where !running[k].process.isRunning {
+                let r = running.remove(at: k)
+                let outcome = collect(r.trial, epochs: r.epochs, process: r.process, seconds: Date().timeIntervalSince(r.started), log: r.log)
+                outcomes[r.trial.id] = outcome
+                var event: [(String, JSON)] = [("event", .string(outcome.metric == nil ? "fail" : "finish")), ("trial", .number(Double(r.trial.id))),
+                                               ("epochs", .number(Double(r.epochs))), ("status", .string(outcome.status)), ("seconds", .number(outcome.seconds))]
+                if let m = outcome.metric { event.append(("metric", .number(m))) }
+                if let e = outcome.bestEpoch { event.append(("best_epoch", .number(Double(e)))) }
+                if let e = outcome.error { event.append(("error", .string(e))) }
+                record(.object(event))
+                ran += 1
+                printError(line(r.trial, outcome))
+            }
+        }
+    }
+
+    func directory(_ trial: Trial) -> String { "\(spec.out)/trial-\(trial.id)" }
+
+    /// The trial's complete config: the base with its parameters, its seed, its BLAS threads.
+    func config(_ trial: Trial, epochs: Int, threads: Int) throws -> JSON {
+        let base = try Config.load(spec.base)
+        var json = base.resolved
+        for (path, value) in trial.parameters {
+            json = try applyOverride("\(path)=\(value.string ?? value.rendered(indent: nil))", to: json, schema: ConfigSchema.root)
+        }
+        json = json.setting(.number(Double(trial.seed)), at: ["seed"])
+        json = json.setting(.number(Double(epochs)), at: ["training", "epochs"])
+        json = json.setting(.number(Double(threads)), at: ["training", "threads"])
+        json = json.setting(.string(directory(trial)), at: ["output", "dir"])
+        return json
+    }
+
+    private func start(_ trial: Trial, epochs: Int, threads: Int) throws -> (trial: Trial, epochs: Int, process: Process, started: Date, log: String) {
+        let dir = directory(trial)
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let configPath = "\(dir)/trial.json"
+        try (try config(trial, epochs: epochs, threads: threads)).rendered().write(toFile: configPath, atomically: true, encoding: .utf8)
+        record(.object([("event", .string("start")), ("trial", .number(Double(trial.id))), ("epochs", .number(Double(epochs))),
+                        ("parameters", .object(trial.parameters.map { ($0.path, $0.value) })), ("seed", .number(Double(trial.seed)))]))
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        var arguments = ["fit", configPath, "--quiet", "--out", dir]
+        // A promoted trial (halving) continues from its checkpoint instead of starting again.
+        let last = "\(dir)/checkpoints/last.h5"
+        if spec.method == .halving, FileManager.default.fileExists(atPath: last),
+           let saved = try? Checkpoint.read(last), saved.state.epoch < epochs, !saved.state.stoppedEarly {
+            arguments += ["--resume", last]
+        }
+        process.arguments = arguments
+        let log = "\(dir)/fit.log"
+        FileManager.default.createFile(atPath: log, contents: nil)
+        process.standardError = FileHandle(forWritingAtPath: log)
+        process.standardOutput = FileHandle.nullDevice
+        process.environment = ProcessInfo.processInfo.environment.merging(["DLTRAIN_REEXECUTED": "1"]) { $1 }
+        try process.run()
+        return (trial, epochs, process, Date(), log)
+    }
+
+    private func collect(_ trial: Trial, epochs: Int, process: Process, seconds: Double, log: String) -> Outcome {
+        let dir = directory(trial)
+        let status = process.terminationStatus
+        guard status == 0, let text = try? String(contentsOfFile: "\(dir)/metrics.csv", encoding: .utf8) else {
+            let message = ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").last(where: { $0.hasPrefix("error:") || !$0.isEmpty }).map(String.init)
+            return Outcome(metric: nil, bestEpoch: nil, seconds: seconds, status: status == 1 ? "diverged" : "failed (exit \(status))",
+                           error: message ?? "exit \(status)", epochs: epochs)
+        }
+        let rows = text.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+        guard let column = rows.first?.firstIndex(where: { $0 == spec.metric }) else {
+            return Outcome(metric: nil, bestEpoch: nil, seconds: seconds, status: "failed", error: "\(spec.metric) not in metrics.csv", epochs: epochs)
+        }
+        var best: (Double, Int)? = nil
+        for row in rows.dropFirst() {
+            guard let value = Double(row[column]), value.isFinite, let epoch = Int(row[0]) else { continue }
+            if best == nil || better(value, than: best!.0) { best = (value, epoch) }
+        }
+        return Outcome(metric: best?.0, bestEpoch: best?.1, seconds: seconds, status: best == nil ? "failed" : "finished", error: nil, epochs: epochs)
+    }
+
+    private func line(_ trial: Trial, _ outcome: Outcome) -> String {
+        let values = trial.parameters.map { "\($0.path)=\($0.value.number.map { String(format: "%.4g", $0) } ?? $0.value.rendered(indent: nil))" }.joined(separator: " ")
+        let result = outcome.metric.map { String(format: "%@ %.4f (epoch %d)", spec.metric, $0, outcome.bestEpoch ?? 0) } ?? "\(outcome.status): \(outcome.error ?? "")"
+        return String(format: "trial %d  %@  %d epochs  %@  %.1fs", trial.id, values, outcome.epochs, result, outcome.seconds)
+    }
+
+    // MARK: Outputs
+
+    /// leaderboard.csv (sorted, best first; failed trials last), best.json (the best trial's
+    /// complete config, runnable with dltrain fit), sweep.svg (the metric against each numeric
+    /// parameter, log axes for log_uniform).
+    public func writeOutputs() throws {
+        let ranked = trials.values.sorted { a, b in
+            switch (outcomes[a.id]?.metric, outcomes[b.id]?.metric) {
+            case let (x?, y?): return x == y ? a.id < b.id : better(x, than: y)
+            case (.some, nil): return true
+            case (nil, .some): return false
+            default: return a.id < b.id
+            }
+        }
+        let header = ["trial"] + spec.parameters.map(\.path) + [spec.metric, "best_epoch", "epochs", "seconds", "status"]
+        var lines = [header.map(Evaluation.csvField).joined(separator: ",")]
+        for trial in ranked {
+            let o = outcomes[trial.id]
+            var fields = ["\(trial.id)"] + spec.parameters.map { p in trial.parameters.first { $0.path == p.path }.map { $0.value.string ?? $0.value.rendered(indent: nil) } ?? "" }
+            fields += [o?.metric.map { String(format: "%.6g", $0) } ?? "", o?.bestEpoch.map(String.init) ?? "", o.map { "\($0.epochs)" } ?? "",
+                       o.map { String(format: "%.2f", $0.seconds) } ?? "", o?.status ?? "not run"]
+            lines.append(fields.map(Evaluation.csvField).joined(separator: ","))
+        }
+        try (lines.joined(separator: "\n") + "\n").write(toFile: "\(spec.out)/leaderboard.csv", atomically: true, encoding: .utf8)
+        if let best = leader() {
+            let json = try config(best, epochs: spec.method == .halving ? spec.maxEpochs : (try Config.load(spec.base)).epochs, threads: ProcessInfo.processInfo.activeProcessorCount)
+                .setting(.string("\(spec.out)/best"), at: ["output", "dir"])
+            try (json.rendered() + "\n").write(toFile: "\(spec.out)/best.json", atomically: true, encoding: .utf8)
+        }
+        var panels: [Chart.Panel] = []
+        for (path, domain) in spec.parameters {
+            guard let scale = domain.numeric else { continue }
+            let points = trials.values.compactMap { t -> (x: Double, y: Double)? in
+                guard let m = outcomes[t.id]?.metric, let v = t.parameters.first(where: { $0.path == path })?.value.number else { return nil }
+                return (v, m)
+            }.sorted { $0.x < $1.x }
+            panels.append(Chart.Panel(title: "\(spec.metric) against \(path)", yLabel: spec.metric,
+                                      series: [Chart.Series(name: "trials", points: points, color: "#1f77b4", dashed: false, dots: true)], logX: scale.log))
+        }
+        if !panels.isEmpty {
+            let chart = Chart(title: "dltrain sweep: \((spec.file as NSString).lastPathComponent) (\(spec.method.rawValue), \(trials.count) trials)", xLabel: "value", panels: panels)
+            try chart.svg().write(toFile: "\(spec.out)/sweep.svg", atomically: true, encoding: .utf8)
+        }
+    }
+}
