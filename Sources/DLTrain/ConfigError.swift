@@ -26,6 +26,10 @@ public struct ConfigError: Error, CustomStringConvertible, Equatable {
 
 /// The candidate closest to `word` by edit distance, when close enough to be a likely typo.
 func nearest(_ word: String, in candidates: [String]) -> String? {
+    // A truncated name ("val_acc") means the one it begins.
+    if word.count >= 3, let extended = candidates.filter({ $0.lowercased().hasPrefix(word.lowercased()) }).min(by: { $0.count < $1.count }) {
+        return extended
+    }
     let scored = candidates.map { ($0, editDistance(word.lowercased(), $0.lowercased())) }
     guard let best = scored.min(by: { $0.1 < $1.1 }) else { return nil }
     return best.1 <= Swift.max(2, best.0.count / 3) ? best.0 : nil

@@ -228,17 +228,20 @@ public final class Sweep {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let configPath = "\(dir)/trial.json"
         try (try config(trial, epochs: epochs, threads: threads)).rendered().write(toFile: configPath, atomically: true, encoding: .utf8)
-        record(.object([("event", .string("start")), ("trial", .number(Double(trial.id))), ("epochs", .number(Double(epochs))),
-                        ("parameters", .object(trial.parameters.map { ($0.path, $0.value) })), ("seed", .number(Double(trial.seed)))]))
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         var arguments = ["fit", configPath, "--quiet", "--out", dir]
         // A promoted trial (halving) continues from its checkpoint instead of starting again.
         let last = "\(dir)/checkpoints/last.h5"
+        var resumedFrom: Int? = nil
         if spec.method == .halving, FileManager.default.fileExists(atPath: last),
            let saved = try? Checkpoint.read(last), saved.state.epoch < epochs, !saved.state.stoppedEarly {
             arguments += ["--resume", last]
+            resumedFrom = saved.state.epoch
         }
+        record(.object([("event", .string("start")), ("trial", .number(Double(trial.id))), ("epochs", .number(Double(epochs))),
+                        ("parameters", .object(trial.parameters.map { ($0.path, $0.value) })), ("seed", .number(Double(trial.seed))),
+                        ("resumed_from_epoch", resumedFrom.map { .number(Double($0)) } ?? .null)]))
         process.arguments = arguments
         let log = "\(dir)/fit.log"
         FileManager.default.createFile(atPath: log, contents: nil)

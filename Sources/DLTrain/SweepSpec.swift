@@ -110,7 +110,8 @@ public struct SweepSpec {
             // An array item must exist in the base config (model.layers.3 when there are 2 layers is no key).
             var node: JSON? = baseConfig.resolved
             for part in components {
-                if let index = Int(part) { node = node?.items.flatMap { index < $0.count ? $0[index] : nil } } else { node = node?[part] ?? .null }
+                guard let current = node else { break }
+                if let index = Int(part) { node = current.items.flatMap { index < $0.count ? $0[index] : nil } } else { node = current[part] ?? .null }
             }
             if node == nil { throw fail(at, "\"\(key)\" does not exist in the base config \(basePath) (an array index beyond its items)") }
             let p = try parameter.validate(member.value, file: file, path: at)

@@ -90,7 +90,10 @@ import Testing
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let configs = try FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("configs").path).filter { $0.hasSuffix(".json") }
         #expect(!configs.isEmpty)
-        for name in configs { _ = try Config.load(root.appendingPathComponent("configs/\(name)").path) }
+        for name in configs {
+            let path = root.appendingPathComponent("configs/\(name)").path
+            if name.hasSuffix("-sweep.json") { _ = try SweepSpec.load(path) } else { _ = try Config.load(path) }
+        }
     }
 }
 
