@@ -140,6 +140,10 @@ public final class Sweep {
             }
             for trial in batch { trials[trial.id] = trial }
             if spec.method == .halving { try halving(batch) } else { try runAll(batch.map { ($0, nil) }) }
+            if InterruptSignal.pending != 0 {
+                try writeOutputs()
+                throw Interrupted(signal: InterruptSignal.pending, checkpoint: journalPath)
+            }
             if round < spec.refineRounds, let best = leader() {
                 domains = Sweep.refined(spec.parameters, around: best, shrink: spec.shrink, round: round)
                 printError("round \(round) done; refining around trial \(best.id): " + domains.compactMap { p in p.domain.numeric.map { String(format: "%@ %.4g...%.4g", p.path, $0.low, $0.high) } }.joined(separator: ", "))
@@ -178,7 +182,14 @@ public final class Sweep {
         let threads = Swift.max(1, cores / spec.parallel)
         var queue = work[...]
         var running: [(trial: Trial, epochs: Int, process: Process, started: Date, log: String)] = []
+        var forwarded = false
         while !queue.isEmpty || !running.isEmpty {
+            if InterruptSignal.pending != 0 {
+                // Ctrl-C: no new trials; the running ones get the signal (they save and stop).
+                queue = []
+                if !forwarded { for r in running { r.process.interrupt() } }
+                forwarded = true
+            }
             while running.count < spec.parallel, let (trial, requested) = queue.first {
                 queue = queue.dropFirst()
                 let epochs = requested ?? spec.maxEpochs
@@ -193,6 +204,12 @@ public final class Sweep {
             usleep(20_000)
             for k in running.indices.reversed() where !running[k].process.isRunning {
                 let r = running.remove(at: k)
+                if [130, 143].contains(r.process.terminationStatus) || r.process.terminationReason == .uncaughtSignal {
+                    // Interrupted, not failed: --resume runs it again.
+                    record(.object([("event", .string("interrupted")), ("trial", .number(Double(r.trial.id))), ("epochs", .number(Double(r.epochs)))]))
+                    printError("trial \(r.trial.id) interrupted; --resume runs it again")
+                    continue
+                }
                 let outcome = collect(r.trial, epochs: r.epochs, process: r.process, seconds: Date().timeIntervalSince(r.started), log: r.log)
                 outcomes[r.trial.id] = outcome
                 var event: [(String, JSON)] = [("event", .string(outcome.metric == nil ? "fail" : "finish")), ("trial", .number(Double(r.trial.id))),

@@ -36,7 +36,11 @@ struct Dltrain: ParsableCommand {
         } catch {
             if let interrupted = error as? Interrupted {
                 printError(interrupted.description)
-                if let checkpoint = interrupted.checkpoint { printError("continue it with:\n  \(Fit.resumeCommand(checkpoint))") }
+                if let checkpoint = interrupted.checkpoint {
+                    printError("continue it with:\n  " + (checkpoint.hasSuffix("journal.jsonl")
+                        ? (["dltrain"] + CommandLine.arguments.dropFirst().filter { $0 != "--resume" } + ["--resume"]).joined(separator: " ")
+                        : Fit.resumeCommand(checkpoint)))
+                }
                 Foundation.exit(interrupted.exitCode)
             }
             if let status = exitStatus(for: error) {

@@ -102,6 +102,58 @@ import Testing
         #expect(finished.sorted() == Array(1...6), "each trial finished exactly once: \(finished)")
     }
 
+    /// Ctrl-C: running trials save and stop, are journaled as interrupted (not failed), the
+    /// sweep exits 130; --resume finishes every trial exactly once.
+    @Test func interruptedSweepResumes() throws {
+        let (file, out) = try sweepFile("""
+            {"base": "BASE", "method": "grid", "out": "OUT", "parallel": 2, "metric": {"name": "val_accuracy", "goal": "max"},
+             "parameters": {"training.epochs": {"values": [300]}, "training.batch_size": {"values": [2, 3]}}}
+            """)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CLITests.binary)
+        process.arguments = ["sweep", file.path]
+        let errors = Pipe()
+        process.standardError = errors
+        try process.run()
+        for _ in 0..<20_000 {
+            let started = (try? events(out))?.filter { $0["event"] as? String == "start" }.count ?? 0
+            if started == 2 { break }
+            usleep(1000)
+        }
+        usleep(300_000)
+        process.interrupt()
+        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 130, "\(text)")
+        #expect(text.contains("interrupted") && text.contains("--resume"))
+        #expect(try events(out).filter { $0["event"] as? String == "interrupted" }.count == 2)
+        let resumed = try cli.run(["sweep", file.path, "--resume"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        let finished = try events(out).filter { $0["event"] as? String == "finish" }.map { $0["trial"] as! Int }
+        #expect(finished.sorted() == [1, 2])
+    }
+
+    /// refine: the second round draws inside a range narrowed around the first round's best.
+    @Test func refineNarrowsAroundTheBest() throws {
+        let (file, out) = try sweepFile("""
+            {"base": "BASE", "method": "random", "trials": 4, "seed": 9, "out": "OUT", "parallel": 2, "refine": {"rounds": 2, "shrink": 0.25},
+             "metric": {"name": "val_loss", "goal": "min"}, "parameters": {"optimizer.lr": {"distribution": "log_uniform", "min": 0.0001, "max": 1}}}
+            """)
+        let r = try cli.run(["sweep", file.path])
+        #expect(r.status == 0, "\(r.stderr)")
+        let starts = try events(out).filter { $0["event"] as? String == "start" }
+        #expect(starts.count == 8)
+        let finished = try events(out).filter { $0["event"] as? String == "finish" && ($0["trial"] as! Int) <= 4 }
+        let best = finished.min { ($0["metric"] as! Double) < ($1["metric"] as! Double) }!["trial"] as! Int
+        let bestLR = (starts.first { $0["trial"] as? Int == best }!["parameters"] as! [String: Double])["optimizer.lr"]!
+        // A quarter of 4 decades is one decade around the best (kept inside the original range).
+        for start in starts where (start["trial"] as! Int) > 4 {
+            let lr = (start["parameters"] as! [String: Double])["optimizer.lr"]!
+            #expect(Swift.abs(Foundation.log10(lr) - Foundation.log10(bestLR)) <= 1.0 + 1e-9, "\(lr) around \(bestLR)")
+        }
+        #expect(r.stderr.contains("refining around trial \(best)"))
+    }
+
     /// A trial that fails is recorded with its error; the others go on.
     @Test func failedTrialsDoNotStopTheSweep() throws {
         let (file, out) = try sweepFile("""
