@@ -33,25 +33,52 @@ public final class Sweep {
     public private(set) var ran = 0
 
     public init(spec: SweepSpec, resume: Bool, binary: String) throws {
+        let path = "\(spec.out)/journal.jsonl"
+        try FileManager.default.createDirectory(atPath: spec.out, withIntermediateDirectories: true)
+        let exists = FileManager.default.fileExists(atPath: path)
+        if exists && !resume {
+            throw ConfigError(file: spec.file, path: "out", "\(spec.out) already holds a sweep (journal.jsonl); continue it with --resume, or choose another \"out\"")
+        }
+        let done = exists ? try Sweep.readJournal(path) : [:]
+        if !exists { FileManager.default.createFile(atPath: path, contents: Data()) }
+        let handle = FileHandle(forWritingAtPath: path)
+        handle?.seekToEndOfFile()
         self.spec = spec
         self.binary = binary
-        try FileManager.default.createDirectory(atPath: spec.out, withIntermediateDirectories: true)
-        journalPath = "\(spec.out)/journal.jsonl"
-        if FileManager.default.fileExists(atPath: journalPath) {
-            guard resume else {
-                throw ConfigError(file: spec.file, path: "out", "\(spec.out) already holds a sweep (journal.jsonl); continue it with --resume, or choose another \"out\"")
-            }
-            for line in try String(contentsOfFile: journalPath, encoding: .utf8).split(separator: "\n") {
-                guard let event = try? JSON.parse(String(line)), event["event"]?.string == "finish" || event["event"]?.string == "fail",
-                      let id = event["trial"]?.number, let epochs = event["epochs"]?.number else { continue }  // a torn last line is skipped
-                finished["\(Int(id))@\(Int(epochs))"] = Outcome(metric: event["metric"]?.number, bestEpoch: event["best_epoch"]?.number.map(Int.init),
-                                                                  seconds: event["seconds"]?.number ?? 0, status: event["status"]?.string ?? "failed",
-                                                                  error: event["error"]?.string, epochs: Int(epochs))
-            }
+        journalPath = path
+        finished = done
+        journal = handle
+    }
+
+    /// The trials a journal records as finished or failed, by "trial@epochs"; a torn last
+    /// line (a crash mid-write) is skipped.
+    static func readJournal(_ path: String) throws -> [String: Outcome] {
+        var done: [String: Outcome] = [:]
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        let lines = text.split(separator: "\n").map(String.init)
+        for line in lines {
+            let parsed: JSON
+            do { parsed = try JSON.parse(line) } catch { continue }
+            let kind = field(parsed, "event").text ?? ""
+            guard kind == "finish" || kind == "fail", let id = field(parsed, "trial").number, let epochs = field(parsed, "epochs").number else { continue }
+            let outcome = Outcome(metric: field(parsed, "metric").number, bestEpoch: field(parsed, "best_epoch").number.map { Int($0) },
+                                  seconds: field(parsed, "seconds").number ?? 0, status: field(parsed, "status").text ?? "failed",
+                                  error: field(parsed, "error").text, epochs: Int(epochs))
+            done["\(Int(id))@\(Int(epochs))"] = outcome
         }
-        FileManager.default.createFile(atPath: journalPath, contents: FileManager.default.contents(atPath: journalPath) ?? Data())
-        journal = FileHandle(forWritingAtPath: journalPath)
-        journal?.seekToEndOfFile()
+        return done
+    }
+
+    /// One member of a journal event as a number or text. Not inlined: Swift 6.3's optimizer
+    /// crashes (an ownership verification error) on the inlined optional-chained accessors here.
+    @inline(never)
+    static func field(_ event: JSON, _ key: String) -> (number: Double?, text: String?) {
+        guard let value = event[key] else { return (nil, nil) }
+        switch value.kind {
+        case .number(let x): return (x, nil)
+        case .string(let s): return (nil, s)
+        default: return (nil, nil)
+        }
     }
 
     deinit { try? journal?.close() }
