@@ -111,6 +111,24 @@ public final class HDF5File {
         return dims.prefix(rank).map { Int($0) }
     }
 
+    /// The element count of `shape`, refused when it overflows or needs more memory than the
+    /// machine has: a file (a crafted checkpoint, say) may declare any shape, and believing it
+    /// would end in an allocation failure instead of an error message.
+    func checkedCount(_ name: String, _ shape: [Int], bytesPerElement: Int) throws -> Int {
+        var count = 1
+        for d in shape {
+            let (product, overflow) = count.multipliedReportingOverflow(by: d)
+            guard !overflow else { throw DataError(file: path, "dataset \"\(name)\" declares shape \(shape), too large to exist; the file is damaged or not what it claims") }
+            count = product
+        }
+        let memory = Int(sysconf(Int32(_SC_PHYS_PAGES))) * Int(sysconf(Int32(_SC_PAGESIZE)))
+        let (bytes, overflow) = count.multipliedReportingOverflow(by: bytesPerElement)
+        guard !overflow, memory <= 0 || bytes <= memory else {
+            throw DataError(file: path, "dataset \"\(name)\" declares shape \(shape) (\(count) values), more than this machine's memory; the file is damaged or not what it claims (set data.memory_limit_mb to stream a large HDF5 training file)")
+        }
+        return count
+    }
+
     /// Whether dataset `name` holds numbers (integers or floats), the only kind dltrain reads.
     public func isNumeric(_ name: String) throws -> Bool {
         let dataset = try openDataset(name)
@@ -124,7 +142,7 @@ public final class HDF5File {
     /// Reads dataset `name` whole, converted to `T` (Float or Double).
     public func read<T: HDF5Readable>(_ name: String, as: T.Type = Float.self) throws -> (shape: [Int], values: [T]) {
         let shape = try self.shape(of: name)
-        var values = [T](repeating: 0, count: shape.reduce(1, *))
+        var values = [T](repeating: 0, count: try checkedCount(name, shape, bytesPerElement: MemoryLayout<T>.size))
         try values.withUnsafeMutableBufferPointer { try readRows(name, start: 0, count: shape.first ?? 1, into: $0.baseAddress!) }
         return (shape, values)
     }

@@ -86,7 +86,8 @@ public final class HDF5Rows: RowProducer {
         let shape = try file.shape(of: name)
         guard shape.count >= 2, shape[0] > 0 else { throw DataError(file: spec.path, "features \"\(name)\" have shape \(shape); expected (N, D) or (N, H, W[, C])") }
         rows = shape[0]
-        columns = shape.dropFirst().reduce(1, *)
+        // A row must fit in memory even when the file as a whole need not.
+        columns = try file.checkedCount(name, Array(shape.dropFirst()), bytesPerElement: 4)
         imageShape = shape.count > 2 ? Array(shape.dropFirst()) : nil
         // A quarter of the budget per block: the block, the batch slots and the model share the rest.
         blockRows = Swift.max(1, Swift.min(rows, requestedBlockRows ?? memoryLimitMB * 1_048_576 / 4 / (4 * columns)))

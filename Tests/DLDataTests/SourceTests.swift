@@ -1,3 +1,4 @@
+import Foundation
 import TestSupport
 import DLData
 import Testing
@@ -195,5 +196,31 @@ import Testing
         #expect(features == whole.features && targets == whole.targets && origins == whole.origins)
         let bad = try writeFile(try temporaryDirectory(), "b.csv", "a,y\n1,x\n2\n")
         #expect(errorText { try CSVReader.stream(SourceSpec(path: bad, target: [.name("y")]), kind: .categorical(classes: ["x"]), chunkBytes: 4) { _ in } }.contains("b.csv:3"))
+    }
+}
+
+/// A file may declare any shape: a dataset larger than memory (chunked, never written, so the
+/// file is tiny) is refused with a message, not believed.
+@Suite struct CraftedHDF5Tests {
+    @Test func hugeDeclaredShapesAreRefused() throws {
+        let path = try temporaryDirectory() + "/huge.h5"
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", "-c", """
+            import h5py, sys
+            with h5py.File(sys.argv[1], "w") as f:
+                f.create_dataset("X", shape=(10**12, 8), dtype="float32", chunks=(1024, 8))
+                f.create_dataset("y", shape=(10**12,), dtype="int32", chunks=(1024,))
+                f.create_dataset("wide", shape=(4, 2**62), dtype="float32", chunks=(1, 1024))
+            """, path]
+        try p.run()
+        p.waitUntilExit()
+        try #require(p.terminationStatus == 0)
+        let whole = errorText { try DataReader.read(SourceSpec(path: path, target: [.name("y")], features: "X"), kind: .numeric) }
+        #expect(whole.contains("declares shape [1000000000000, 8]") && whole.contains("more than this machine's memory"))
+        let overflow = errorText { try HDF5File.open(path).read("wide") }
+        #expect(overflow.contains("too large to exist"))
+        let streamed = errorText { try HDF5Rows(SourceSpec(path: path, target: [.name("y")], features: "wide"), kind: .numeric, memoryLimitMB: 64) }
+        #expect(streamed.contains("declares shape"))
     }
 }
