@@ -198,14 +198,14 @@ public final class Trainer {
 
     private func restore(_ checkpoint: Checkpoint, from path: String) throws {
         try checkpoint.load(into: parameters, graph: model.graph, path: path)
+        if let saved = checkpoint.config["optimizer"]?["name"]?.string, saved != config.optimizer.name {
+            throw DataError(file: path, "was written by optimizer \"\(saved)\" but the config says \"\(config.optimizer.name)\"; resume with the same optimizer")
+        }
         for (name, buffer) in optimizerState {
             guard let saved = checkpoint.optimizer[name], saved.count == buffer.count else {
                 throw DataError(file: path, "has no optimizer state \"\(name)\" of \(buffer.count) values; it was written with another optimizer (optimizer.name must match to resume)")
             }
             for i in 0..<buffer.count { buffer[i] = saved[i] }
-        }
-        if let steps = checkpoint.config["optimizer"]?["name"]?.string, steps != config.optimizer.name {
-            throw DataError(file: path, "was written by optimizer \"\(steps)\" but the config says \"\(config.optimizer.name)\"; resume with the same optimizer")
         }
         state = checkpoint.state
         optimizerSteps = state.optimizerSteps
