@@ -43,7 +43,7 @@ let package = Package(
         .target(name: "DLTrain", dependencies: ["DLCore", "DLNN", "DLOptim", "DLData"]),
         .executableTarget(
             name: "dltrain",
-            dependencies: ["DLTrain", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["DLTrain", "DLCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "DLCoreTests", dependencies: ["DLCore", "TestSupport"]),
         .target(name: "TestSupport", path: "Tests/TestSupport"),

@@ -116,9 +116,6 @@ public final class Executor<T: Scalar>: @unchecked Sendable {
         }
     }
 
-    /// Scalars of activations planned (values, gradients), for memory accounting.
-    public var plannedScalars: (values: Int, gradients: Int) { (activationSlab.count, gradientSlab.count) }
-
     // MARK: Feeding and reading
 
     /// The window an input node reads, for `rows` rows: loaders gather batches straight into it.

@@ -27,13 +27,6 @@ public final class HDF5File {
     public let path: String
     private var id: hid_t
 
-    /// The linked libhdf5's version, "major.minor.release".
-    public static var libraryVersion: String {
-        var major: UInt32 = 0, minor: UInt32 = 0, release: UInt32 = 0
-        H5get_libversion(&major, &minor, &release)
-        return "\(major).\(minor).\(release)"
-    }
-
     private init(path: String, id: hid_t) {
         self.path = path
         self.id = id

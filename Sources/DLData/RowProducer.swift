@@ -53,9 +53,6 @@ public final class InMemoryRows: RowProducer {
         position += n
         return n
     }
-
-    /// The dataset rows of the current epoch's order (for tests and diagnostics).
-    public var epochOrder: [Int] { order }
 }
 
 /// Rows streamed from an HDF5 file in blocks, for data larger than memory. An epoch visits

@@ -37,8 +37,21 @@ public final class DiagnosticsWriter: TrainingCallback {
         snapshot(trainer)
     }
 
+    /// Copies the kernels into `before`, allocated once (this runs in the step callback).
     private func snapshot(_ trainer: Trainer) {
-        before = kernels.map { specs in specs.flatMap { Array(trainer.parameters.values(of: $0)) } }
+        if before.count != kernels.count {
+            before = kernels.map { specs in [Float](repeating: 0, count: specs.reduce(0) { $0 + $1.count }) }
+        }
+        for (k, specs) in kernels.enumerated() {
+            var offset = 0
+            before[k].withUnsafeMutableBufferPointer { copy in
+                for spec in specs {
+                    let window = trainer.parameters.values(of: spec)
+                    (copy.baseAddress! + offset).update(from: window.baseAddress!, count: spec.count)
+                    offset += spec.count
+                }
+            }
+        }
     }
 
     public func stepEnded(epoch: Int, step: Int, of steps: Int, smoothedLoss: Double, trainer: Trainer) {

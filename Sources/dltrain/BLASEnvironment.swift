@@ -1,3 +1,4 @@
+import DLCore
 import Foundation
 
 /// OpenBLAS reads its settings once, when the library loads, before any of our code runs.
@@ -15,7 +16,7 @@ enum BLASEnvironment {
         let environment = ProcessInfo.processInfo.environment
         guard environment["DLTRAIN_REEXECUTED"] == nil, environment["DLTRAIN_NO_REEXEC"] == nil else { return }
         var changes: [(String, String)] = []
-        if environment["OPENBLAS_CORETYPE"] == nil && hasAVX512() { changes.append(("OPENBLAS_CORETYPE", "SkylakeX")) }
+        if environment["OPENBLAS_CORETYPE"] == nil && BLAS.cpuHasAVX512 { changes.append(("OPENBLAS_CORETYPE", "SkylakeX")) }
         if environment["OPENBLAS_THREAD_TIMEOUT"] == nil { changes.append(("OPENBLAS_THREAD_TIMEOUT", "4")) }
         guard !changes.isEmpty else { return }
         for (key, value) in changes { setenv(key, value, 1) }
@@ -24,13 +25,5 @@ enum BLASEnvironment {
         arguments.append(nil)
         execv("/proc/self/exe", &arguments)
         // execv returns only on failure: carry on with the library's defaults.
-    }
-
-    /// Whether /proc/cpuinfo lists the AVX-512 subsets OpenBLAS's SkylakeX kernels use.
-    static func hasAVX512() -> Bool {
-        guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-              let flags = text.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return false }
-        let set = Set(flags.split(separator: " ").map(String.init))
-        return ["avx512f", "avx512bw", "avx512dq", "avx512vl"].allSatisfy(set.contains)
     }
 }
