@@ -124,6 +124,21 @@ public struct Checkpoint {
                           dltrainVersion: model["dltrain_version"]?.string ?? "?", created: model["created"]?.string ?? "?")
     }
 
+    /// The stored config, the model it describes (on the preprocessed width) and a store
+    /// holding the checkpoint's weights, every parameter checked by name and shape.
+    func restoredModel(path: String) throws -> (config: Config, model: Model, parameters: ParameterStore<Float>) {
+        let config: Config
+        do {
+            config = try Config(resolved: self.config, file: path, raw: self.config, validated: true)
+        } catch {
+            throw DataError(file: path, "its stored config is not valid for this dltrain (\(error)); it was written by dltrain \(dltrainVersion)")
+        }
+        let model = try Model(inputs: preprocessor.outputColumns, spec: config.model)
+        let store = ParameterStore<Float>(for: model.graph)
+        try load(into: store, graph: model.graph, path: path)
+        return (config, model, store)
+    }
+
     /// Copies the checkpoint's parameters into `store` for `graph`: every parameter by name,
     /// shapes checked. `onlyMatching` (transfer learning) skips absent or differently shaped
     /// ones instead of failing, and returns the names loaded.

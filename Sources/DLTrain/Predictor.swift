@@ -39,15 +39,7 @@ public final class Predictor {
         var members: [Member] = []
         for path in paths {
             let checkpoint = try Checkpoint.read(path)
-            let config: Config
-            do {
-                config = try Config(resolved: checkpoint.config, file: path, raw: checkpoint.config, validated: true)
-            } catch {
-                throw DataError(file: path, "its stored config is not valid for this dltrain (\(error)); it was written by dltrain \(checkpoint.dltrainVersion)")
-            }
-            let model = try Model(inputs: checkpoint.preprocessor.outputColumns, spec: config.model)
-            let store = ParameterStore<Float>(for: model.graph)
-            try checkpoint.load(into: store, graph: model.graph, path: path)
+            let (config, model, store) = try checkpoint.restoredModel(path: path)
             let executor = try Executor(graph: model.graph, parameters: store, batchCapacity: batchCapacity)
             executor.training = false
             members.append(Member(path: path, config: config, model: model, checkpoint: checkpoint, executor: executor))

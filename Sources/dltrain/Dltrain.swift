@@ -18,7 +18,7 @@ struct Dltrain: ParsableCommand {
             2 bad usage, config or data.
             """,
         version: dltrainVersion,
-        subcommands: [Fit.self, Eval.self, Predict.self, Inspect.self, SweepCommand.self, GradCheck.self, Check.self, SchemaCommand.self]
+        subcommands: [Fit.self, Eval.self, Predict.self, Inspect.self, Export.self, SweepCommand.self, GradCheck.self, Check.self, SchemaCommand.self]
     )
 
     /// Runs the command; maps errors to the documented exit codes (ArgumentParser's own
@@ -227,6 +227,39 @@ struct Inspect: ParsableCommand {
 
     func run() throws {
         print(try Inspection.describe(checkpoint))
+    }
+}
+
+extension ModelExport.Format: ExpressibleByArgument {}
+
+struct Export: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Export a checkpoint: the whole inference path as ONNX, or the weights as safetensors.",
+        discussion: """
+            Example:
+              dltrain export runs/digits/checkpoints/best.h5 --format onnx --out digits.onnx
+              dltrain export runs/digits/checkpoints/best.h5 --format safetensors --out digits.safetensors
+
+            ONNX (opset 17): input "features" (N, raw feature columns); the stored
+            preprocessing, every layer (batch norm folded into the weights) and the output:
+            "probabilities" (N, classes) for classification, "predictions" (N, targets) in the
+            target's units for regression (and "std" for gaussian_nll). It reproduces
+            `dltrain predict` for the same checkpoint. safetensors: every parameter by its
+            checkpoint name (dense_0/kernel (in, out), ...) and the preprocessing statistics.
+            """
+    )
+
+    @Argument(help: "A checkpoint (.h5).")
+    var checkpoint: String
+
+    @Option(help: "onnx or safetensors.")
+    var format: ModelExport.Format = .onnx
+
+    @Option(help: "The file to write.")
+    var out: String
+
+    func run() throws {
+        printError(try ModelExport.export(checkpoint: checkpoint, format: format, to: out))
     }
 }
 

@@ -1,0 +1,145 @@
+/// An ONNX model under construction (the messages of `onnx.proto`, IR version 8, opset 17),
+/// encoded by hand with ``ProtobufMessage``. Field numbers are those of `onnx.proto`.
+struct ONNXGraph {
+    static let irVersion = 8
+    static let opset = 17
+
+    enum Attribute {
+        case int(Int), float(Float), ints([Int])
+    }
+
+    /// `TensorProto.DataType`.
+    private enum ElementType: Int { case float = 1, int64 = 7 }
+
+    private var nodes: [ProtobufMessage] = []
+    private var initializers: [ProtobufMessage] = []
+    private var inputs: [ProtobufMessage] = []
+    private var outputs: [ProtobufMessage] = []
+    private var names: Set<String> = []
+    /// The ops used, with how often: for the export summary.
+    private(set) var opCounts: [String: Int] = [:]
+
+    /// `name`, or `name_2`, `name_3`... when taken: every value in a graph has one name.
+    private mutating func unique(_ name: String) -> String {
+        var candidate = name, k = 1
+        while names.contains(candidate) {
+            k += 1
+            candidate = "\(name)_\(k)"
+        }
+        names.insert(candidate)
+        return candidate
+    }
+
+    /// A float32 initializer (weights, preprocessing statistics, scalars).
+    mutating func constant(_ name: String, shape: [Int], values: [Float]) -> String {
+        precondition(shape.reduce(1, *) == values.count, "\(name): \(values.count) values for shape \(shape)")
+        let name = unique(name)
+        var tensor = ProtobufMessage()
+        for d in shape { tensor.int(1, d) }           // dims
+        tensor.int(2, ElementType.float.rawValue)     // data_type
+        tensor.string(8, name)                        // name
+        var raw: [UInt8] = []
+        raw.reserveCapacity(values.count * 4)
+        for v in values { withUnsafeBytes(of: v.bitPattern.littleEndian) { raw.append(contentsOf: $0) } }
+        tensor.data(9, raw)                           // raw_data, little-endian
+        initializers.append(tensor)
+        return name
+    }
+
+    mutating func scalar(_ name: String, _ value: Float) -> String { constant(name, shape: [], values: [value]) }
+
+    /// An int64 initializer (shapes for Reshape, indices for Slice).
+    mutating func integers(_ name: String, _ values: [Int]) -> String {
+        let name = unique(name)
+        var tensor = ProtobufMessage()
+        tensor.int(1, values.count)
+        tensor.int(2, ElementType.int64.rawValue)
+        tensor.string(8, name)
+        var raw: [UInt8] = []
+        for v in values { withUnsafeBytes(of: Int64(v).littleEndian) { raw.append(contentsOf: $0) } }
+        tensor.data(9, raw)
+        initializers.append(tensor)
+        return name
+    }
+
+    /// Appends a node computing `op(inputs)` and returns its output's name.
+    mutating func node(_ op: String, _ inputs: [String], name: String, attributes: [(String, Attribute)] = []) -> String {
+        let output = unique(name)
+        var node = ProtobufMessage()
+        for input in inputs { node.string(1, input) }
+        node.string(2, output)
+        node.string(3, output)
+        node.string(4, op)
+        for (key, value) in attributes {
+            var attribute = ProtobufMessage()
+            attribute.string(1, key)
+            switch value {
+            case .float(let f): attribute.float(2, f); attribute.int(20, 1)
+            case .int(let i): attribute.int(3, i); attribute.int(20, 2)
+            case .ints(let list): for i in list { attribute.int(8, i) }; attribute.int(20, 7)
+            }
+            node.message(5, attribute)
+        }
+        nodes.append(node)
+        opCounts[op, default: 0] += 1
+        return output
+    }
+
+    /// A float32 (N, width) value: N is the symbolic batch dimension.
+    private func valueInfo(_ name: String, width: Int) -> ProtobufMessage {
+        var batch = ProtobufMessage(), columns = ProtobufMessage()
+        batch.string(2, "N")          // dim_param
+        columns.int(1, width)         // dim_value
+        var shape = ProtobufMessage()
+        shape.message(1, batch)
+        shape.message(1, columns)
+        var tensorType = ProtobufMessage()
+        tensorType.int(1, ElementType.float.rawValue)
+        tensorType.message(2, shape)
+        var type = ProtobufMessage()
+        type.message(1, tensorType)
+        var info = ProtobufMessage()
+        info.string(1, name)
+        info.message(2, type)
+        return info
+    }
+
+    mutating func input(_ name: String, width: Int) -> String {
+        let name = unique(name)
+        inputs.append(valueInfo(name, width: width))
+        return name
+    }
+
+    /// Names `value` as a graph output `name` (through an Identity node, so the output has
+    /// the user-facing name whatever computed it).
+    mutating func output(_ value: String, as name: String, width: Int) {
+        let named = node("Identity", [value], name: name)
+        outputs.append(valueInfo(named, width: width))
+    }
+
+    /// The serialized `ModelProto`; `metadata` becomes `metadata_props`.
+    func encoded(graphName: String, producerVersion: String, metadata: [(String, String)]) -> [UInt8] {
+        var graph = ProtobufMessage()
+        for node in nodes { graph.message(1, node) }
+        graph.string(2, graphName)
+        for tensor in initializers { graph.message(5, tensor) }
+        for input in inputs { graph.message(11, input) }
+        for output in outputs { graph.message(12, output) }
+        var opset = ProtobufMessage()
+        opset.string(1, "")
+        opset.int(2, Self.opset)
+        var model = ProtobufMessage()
+        model.int(1, Self.irVersion)
+        model.string(2, "dltrain")
+        model.string(3, producerVersion)
+        model.message(7, graph)
+        model.message(8, opset)
+        for (key, value) in metadata {
+            var entry = ProtobufMessage()
+            entry.string(1, key)
+            entry.string(2, value)
+            model.message(14, entry)
+        }
+        return model.bytes
+    }
+}
