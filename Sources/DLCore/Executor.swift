@@ -22,6 +22,13 @@ public final class Executor<T: Scalar>: @unchecked Sendable {
     public var holdMasks = false
     /// Draws dropout masks; part of the state a checkpoint saves.
     public var rng = RandomSource(seed: 0)
+    /// This process's share of a data-parallel batch; nil when it trains alone.
+    public var share: BatchShare? = nil
+    /// Batch norm's per-channel sums on their way across replicas (2 × the widest layer), made once.
+    lazy var replicaSums: UnsafeMutablePointer<Double> = {
+        let widest = graph.nodes.map { node -> Int in if case .batchNorm = node.op { node.shape.dims.last ?? 0 } else { 0 } }.max() ?? 0
+        return .allocate(capacity: max(2 * widest, 1))
+    }()
     /// The mode of the last forward pass, which its backward pass must follow.
     var forwardWasTraining = true
 

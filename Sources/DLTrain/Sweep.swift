@@ -31,24 +31,36 @@ public final class Sweep {
     public private(set) var outcomes: [Int: Outcome] = [:]
     public private(set) var trials: [Int: Trial] = [:]
     public private(set) var ran = 0
+    /// Over MPI: the ranks, each running every size-th trial; rank 0 writes the journal and outputs.
+    let replicas: MPI?
+    /// The signal that stopped the sweep (on any rank, under MPI), or 0.
+    private var interruption: Int32 = 0
 
-    public init(spec: SweepSpec, resume: Bool, binary: String) throws {
+    public init(spec: SweepSpec, resume: Bool, binary: String, replicas: MPI? = nil) throws {
         let path = "\(spec.out)/journal.jsonl"
-        try FileManager.default.createDirectory(atPath: spec.out, withIntermediateDirectories: true)
+        let writes = (replicas?.rank ?? 0) == 0
         let exists = FileManager.default.fileExists(atPath: path)
-        if exists && !resume {
-            throw ConfigError(file: spec.file, path: "out", "\(spec.out) already holds a sweep (journal.jsonl); continue it with --resume, or choose another \"out\"")
+        if writes {
+            try FileManager.default.createDirectory(atPath: spec.out, withIntermediateDirectories: true)
+            if exists && !resume {
+                throw ConfigError(file: spec.file, path: "out", "\(spec.out) already holds a sweep (journal.jsonl); continue it with --resume, or choose another \"out\"")
+            }
+            if !exists { FileManager.default.createFile(atPath: path, contents: Data()) }
         }
-        let done = exists ? try Sweep.readJournal(path) : [:]
-        if !exists { FileManager.default.createFile(atPath: path, contents: Data()) }
-        let handle = FileHandle(forWritingAtPath: path)
+        // Other ranks read the journal before the first exchange, so before rank 0 appends to it.
+        let done = exists && resume ? try Sweep.readJournal(path) : [:]
+        let handle = writes ? FileHandle(forWritingAtPath: path) : nil
         handle?.seekToEndOfFile()
         self.spec = spec
         self.binary = binary
+        self.replicas = replicas
         journalPath = path
         finished = done
         journal = handle
     }
+
+    /// Whether this process reports (prints, writes outputs): rank 0, or the only process.
+    public var reports: Bool { (replicas?.rank ?? 0) == 0 }
 
     /// The trials a journal records as finished or failed, by "trial@epochs"; a torn last
     /// line (a crash mid-write) is skipped.
@@ -60,13 +72,18 @@ public final class Sweep {
             let parsed: JSON
             do { parsed = try JSON.parse(line) } catch { continue }
             let kind = field(parsed, "event").text ?? ""
-            guard kind == "finish" || kind == "fail", let id = field(parsed, "trial").number, let epochs = field(parsed, "epochs").number else { continue }
-            let outcome = Outcome(metric: field(parsed, "metric").number, bestEpoch: field(parsed, "best_epoch").number.map { Int($0) },
-                                  seconds: field(parsed, "seconds").number ?? 0, status: field(parsed, "status").text ?? "failed",
-                                  error: field(parsed, "error").text, epochs: Int(epochs))
-            done["\(Int(id))@\(Int(epochs))"] = outcome
+            guard kind == "finish" || kind == "fail", let (id, outcome) = outcome(of: parsed) else { continue }
+            done["\(id)@\(outcome.epochs)"] = outcome
         }
         return done
+    }
+
+    /// The trial and outcome a finish or fail event records.
+    static func outcome(of event: JSON) -> (trial: Int, outcome: Outcome)? {
+        guard let id = field(event, "trial").number, let epochs = field(event, "epochs").number else { return nil }
+        return (Int(id), Outcome(metric: field(event, "metric").number, bestEpoch: field(event, "best_epoch").number.map { Int($0) },
+                                 seconds: field(event, "seconds").number ?? 0, status: field(event, "status").text ?? "failed",
+                                 error: field(event, "error").text, epochs: Int(epochs)))
     }
 
     /// One member of a journal event as a number or text. Not inlined: Swift 6.3's optimizer
@@ -167,16 +184,16 @@ public final class Sweep {
             }
             for trial in batch { trials[trial.id] = trial }
             if spec.method == .halving { try halving(batch) } else { try runAll(batch.map { ($0, nil) }) }
-            if InterruptSignal.pending != 0 {
-                try writeOutputs()
-                throw Interrupted(signal: InterruptSignal.pending, checkpoint: journalPath)
+            if interruption != 0 {
+                if reports { try writeOutputs() }
+                throw Interrupted(signal: interruption, checkpoint: journalPath)
             }
             if round < spec.refineRounds, let best = leader() {
                 domains = Sweep.refined(spec.parameters, around: best, shrink: spec.shrink, round: round)
-                printError("round \(round) done; refining around trial \(best.id): " + domains.compactMap { p in p.domain.numeric.map { String(format: "%@ %.4g...%.4g", p.path, $0.low, $0.high) } }.joined(separator: ", "))
+                if reports { printError("round \(round) done; refining around trial \(best.id): " + domains.compactMap { p in p.domain.numeric.map { String(format: "%@ %.4g...%.4g", p.path, $0.low, $0.high) } }.joined(separator: ", ")) }
             }
         }
-        try writeOutputs()
+        if reports { try writeOutputs() }
     }
 
     /// Successive halving (Jamieson and Talwalkar 2016): every trial trains min_epochs; the
@@ -205,6 +222,8 @@ public final class Sweep {
 
     /// Runs trials (each to `epochs`, or its config's), `parallel` at a time.
     private func runAll(_ work: [(Trial, Int?)]) throws {
+        if let replicas { return try runDistributed(work, over: replicas) }
+        defer { interruption = InterruptSignal.pending }
         let cores = ProcessInfo.processInfo.activeProcessorCount
         let threads = Swift.max(1, cores / spec.parallel)
         var queue = work[...]
@@ -225,7 +244,9 @@ public final class Sweep {
                     printError(line(trial, done))
                     continue
                 }
-                running.append(try start(trial, epochs: epochs, threads: threads))
+                let started = try start(trial, epochs: epochs, threads: threads)
+                record(started.event)
+                running.append(started.run)
             }
             guard !running.isEmpty else { continue }
             usleep(20_000)
@@ -239,15 +260,81 @@ public final class Sweep {
                 }
                 let outcome = collect(r.trial, epochs: r.epochs, process: r.process, seconds: Date().timeIntervalSince(r.started), log: r.log)
                 outcomes[r.trial.id] = outcome
-                var event: [(String, JSON)] = [("event", .string(outcome.metric == nil ? "fail" : "finish")), ("trial", .number(Double(r.trial.id))),
-                                               ("epochs", .number(Double(r.epochs))), ("status", .string(outcome.status)), ("seconds", .number(outcome.seconds))]
-                if let m = outcome.metric { event.append(("metric", .number(m))) }
-                if let e = outcome.bestEpoch { event.append(("best_epoch", .number(Double(e)))) }
-                if let e = outcome.error { event.append(("error", .string(e))) }
-                record(.object(event))
+                record(Sweep.event(r.trial, outcome))
                 ran += 1
                 printError(line(r.trial, outcome))
             }
+        }
+    }
+
+    /// The journal's finish or fail event for a trial's outcome.
+    static func event(_ trial: Trial, _ outcome: Outcome) -> JSON {
+        var event: [(String, JSON)] = [("event", .string(outcome.metric == nil ? "fail" : "finish")), ("trial", .number(Double(trial.id))),
+                                       ("epochs", .number(Double(outcome.epochs))), ("status", .string(outcome.status)), ("seconds", .number(outcome.seconds))]
+        if let m = outcome.metric { event.append(("metric", .number(m))) }
+        if let e = outcome.bestEpoch { event.append(("best_epoch", .number(Double(e)))) }
+        if let e = outcome.error { event.append(("error", .string(e))) }
+        return .object(event)
+    }
+
+    /// Over MPI: in slots of `size` trials, rank r runs the slot's r-th (one trial at a time,
+    /// with its share of the machine's cores); after each slot the ranks exchange their
+    /// journal events (and whether a signal arrived), so every rank knows every outcome, which
+    /// halving and refining need, and rank 0 journals and prints them in trial order.
+    private func runDistributed(_ work: [(Trial, Int?)], over mpi: MPI) throws {
+        let threads = Swift.max(1, ProcessInfo.processInfo.activeProcessorCount / MPI.localRanks)
+        for slot in stride(from: 0, to: work.count, by: mpi.size) {
+            var events: [JSON] = []
+            let index = slot + mpi.rank
+            if index < work.count && InterruptSignal.pending == 0 {
+                let (trial, requested) = work[index]
+                let epochs = requested ?? spec.maxEpochs
+                if finished["\(trial.id)@\(epochs)"] == nil {
+                    let (run, startEvent) = try start(trial, epochs: epochs, threads: threads)
+                    events.append(startEvent.setting(.number(Double(mpi.rank)), at: ["rank"]))
+                    var forwarded = false
+                    while run.process.isRunning {
+                        if InterruptSignal.pending != 0 && !forwarded {
+                            run.process.interrupt()
+                            forwarded = true
+                        }
+                        usleep(20_000)
+                    }
+                    if [130, 143].contains(run.process.terminationStatus) || run.process.terminationReason == .uncaughtSignal {
+                        events.append(.object([("event", .string("interrupted")), ("trial", .number(Double(trial.id))), ("epochs", .number(Double(epochs)))]))
+                    } else {
+                        events.append(Sweep.event(trial, collect(trial, epochs: epochs, process: run.process, seconds: Date().timeIntervalSince(run.started), log: run.log)))
+                    }
+                }
+            }
+            let message = JSON.object([("signal", .number(Double(InterruptSignal.pending))), ("events", .array(events))])
+            let all = mpi.gather(Array(message.rendered(indent: nil).utf8))
+            for (rank, bytes) in all.enumerated() {
+                guard let received = try? JSON.parse(String(decoding: bytes, as: UTF8.self)) else { continue }
+                if let signal = received["signal"]?.number, signal > 0, interruption == 0 { interruption = Int32(signal) }
+                let index = slot + rank
+                if index < work.count, received["events"]?.items?.isEmpty ?? true {
+                    // Finished before (the journal has it): every rank restores it alike.
+                    let (trial, requested) = work[index]
+                    if let done = finished["\(trial.id)@\(requested ?? spec.maxEpochs)"] {
+                        outcomes[trial.id] = done
+                        if reports { printError(line(trial, done)) }
+                    }
+                }
+                for event in received["events"]?.items ?? [] {
+                    record(event)
+                    let kind = Sweep.field(event, "event").text
+                    guard let id = Sweep.field(event, "trial").number.map({ Int($0) }), let trial = trials[id] else { continue }
+                    if kind == "interrupted" {
+                        if reports { printError("trial \(id) interrupted; --resume runs it again") }
+                    } else if kind == "finish" || kind == "fail", let (_, outcome) = Sweep.outcome(of: event) {
+                        outcomes[id] = outcome
+                        ran += 1
+                        if reports { printError(line(trial, outcome)) }
+                    }
+                }
+            }
+            if interruption != 0 { return }
         }
     }
 
@@ -267,7 +354,8 @@ public final class Sweep {
         return json
     }
 
-    private func start(_ trial: Trial, epochs: Int, threads: Int) throws -> (trial: Trial, epochs: Int, process: Process, started: Date, log: String) {
+    /// Starts a trial's `dltrain fit` and returns it with its journal start event.
+    private func start(_ trial: Trial, epochs: Int, threads: Int) throws -> (run: (trial: Trial, epochs: Int, process: Process, started: Date, log: String), event: JSON) {
         let dir = directory(trial)
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let configPath = "\(dir)/trial.json"
@@ -283,17 +371,20 @@ public final class Sweep {
             arguments += ["--resume", last]
             resumedFrom = saved.state.epoch
         }
-        record(.object([("event", .string("start")), ("trial", .number(Double(trial.id))), ("epochs", .number(Double(epochs))),
-                        ("parameters", .object(trial.parameters.map { ($0.path, $0.value) })), ("seed", .number(Double(trial.seed))),
-                        ("resumed_from_epoch", resumedFrom.map { .number(Double($0)) } ?? .null)]))
+        let event = JSON.object([("event", .string("start")), ("trial", .number(Double(trial.id))), ("epochs", .number(Double(epochs))),
+                                 ("parameters", .object(trial.parameters.map { ($0.path, $0.value) })), ("seed", .number(Double(trial.seed))),
+                                 ("resumed_from_epoch", resumedFrom.map { .number(Double($0)) } ?? .null)])
         process.arguments = arguments
         let log = "\(dir)/fit.log"
         FileManager.default.createFile(atPath: log, contents: nil)
         process.standardError = FileHandle(forWritingAtPath: log)
         process.standardOutput = FileHandle.nullDevice
-        process.environment = ProcessInfo.processInfo.environment.merging(["DLTRAIN_REEXECUTED": "1"]) { $1 }
+        // A trial is one process of its own: it must not take itself for a rank of an MPI job.
+        let launcher = ["OMPI_", "PMIX_", "PMI_"]
+        process.environment = ProcessInfo.processInfo.environment.filter { key, _ in !launcher.contains { key.hasPrefix($0) } }
+            .merging(["DLTRAIN_REEXECUTED": "1"]) { $1 }
         try process.run()
-        return (trial, epochs, process, Date(), log)
+        return ((trial, epochs, process, Date(), log), event)
     }
 
     private func collect(_ trial: Trial, epochs: Int, process: Process, seconds: Double, log: String) -> Outcome {

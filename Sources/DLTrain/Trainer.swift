@@ -64,11 +64,35 @@ public final class Trainer {
     }()
     private var allocationsAtStart = 0
 
+    /// Data parallelism over MPI: the ranks, the global batch every rank gathers (so shuffling
+    /// and augmentation are one process's) before computing on its slice, the per-step sums
+    /// (loss, correct predictions, a pending interrupt), the backward seed (this slice's share).
+    private let replicas: MPI?
+    private let globalBatch: (features: UnsafeMutableBufferPointer<Float>, targets: UnsafeMutableBufferPointer<Float>)?
+    private let targetsPerRow: Int
+    private let stepSums = UnsafeMutablePointer<Double>.allocate(capacity: 3)
+    private var seed: [Float] = [1]
+
+    deinit {
+        stepSums.deallocate()
+        globalBatch?.features.deallocate()
+        globalBatch?.targets.deallocate()
+    }
+
     /// Reads the data and builds everything; nothing trains until ``fit(callbacks:)``.
     /// `fold` makes the k-th of K folds the validation split; `resume` continues a checkpoint.
-    public init(config: Config, fold: (index: Int, count: Int)? = nil, resume: (checkpoint: Checkpoint, path: String)? = nil) throws {
+    /// `replicas` trains data-parallel over MPI ranks (every rank constructs its Trainer alike).
+    public init(config: Config, fold: (index: Int, count: Int)? = nil, resume: (checkpoint: Checkpoint, path: String)? = nil, replicas: MPI? = nil) throws {
         self.config = config
-        if let threads = config.threads { BLAS.threadCount = threads }
+        self.replicas = replicas
+        if let threads = config.threads {
+            BLAS.threadCount = threads
+        } else if replicas != nil {
+            BLAS.threadCount = Swift.max(1, ProcessInfo.processInfo.activeProcessorCount / MPI.localRanks)
+        }
+        if replicas != nil && config.optimizer.name == "lbfgs" {
+            throw ConfigError(file: config.file, path: "optimizer.name", "lbfgs takes full-batch steps and is not data-parallel in dltrain; run it in one process (without mpirun)")
+        }
         let started = Date()
         data = try TrainingData(config: config, fold: fold)
         dataSeconds = Date().timeIntervalSince(started)
@@ -87,7 +111,12 @@ public final class Trainer {
         parameters = try model.initialParameters(rng: &rng)
         spans = trainableSpans(of: model.graph)
         let batch = Swift.min(config.batchSize, data.train.rows)
-        step = try Executor(graph: model.graph, parameters: parameters, batchCapacity: batch)
+        // A rank holds its slice of a batch, or the whole of a batch smaller than the group.
+        let ranks = replicas?.size ?? 1
+        step = try Executor(graph: model.graph, parameters: parameters,
+                            batchCapacity: Swift.min(batch, Swift.max((batch + ranks - 1) / ranks, ranks - 1)))
+        targetsPerRow = model.graph.shape(model.target).count(rows: 1)
+        globalBatch = replicas == nil ? nil : (.allocate(capacity: batch * inputs), .allocate(capacity: batch * targetsPerRow))
         // Dropout masks, data order and augmentation each draw from a stream of their own.
         step.rng = RandomSource(seed: config.seed &+ 0xD20F)
         let evaluationBatch = Swift.max(batch, 256)
@@ -132,6 +161,9 @@ public final class Trainer {
             notes.append("initialised \(loaded.count) of \(model.graph.parameters.count) parameters from \(path): \(loaded.joined(separator: ", "))")
         }
         if let (checkpoint, path) = resume { try restore(checkpoint, from: path) }
+        if let replicas {
+            notes.append("data-parallel over \(replicas.size) MPI ranks: \(batch) rows per step, about \(batch / replicas.size) per rank, \(BLAS.threadCount) BLAS thread\(BLAS.threadCount == 1 ? "" : "s") each; rank 0 writes the run directory")
+        }
     }
 
     /// How targets reach the configured loss: one-hot rows, class indices, or values.
@@ -279,10 +311,11 @@ public final class Trainer {
     private func firstOrderEpoch(epoch: Int, lr: Double, callbacks: [TrainingCallback]) throws {
         let features = model.features, target = model.target, objective = model.objective
         let x = step.buffer(features).baseAddress!, y = step.buffer(target).baseAddress!
+        let (gatherX, gatherY) = globalBatch.map { ($0.features.baseAddress!, $0.targets.baseAddress!) } ?? (x, y)
         let batches = trainLoader.batchCount
         // After a mid-epoch resume: replay the batches already trained (the pipeline's
         // generators advance exactly as they did), without training on them.
-        for _ in 0..<state.stepInEpoch { _ = try trainLoader.next(features: x, targets: y) }
+        for _ in 0..<state.stepInEpoch { _ = try trainLoader.next(features: gatherX, targets: gatherY) }
         for b in state.stepInEpoch..<batches {
             if b == 0 && epoch == 1 && ProcessInfo.processInfo.environment["DLTRAIN_TIMING"] != nil, let age = Trainer.processAge() {
                 printError(String(format: "first step began %.3f s after the process started (reading and preparing the data took %.3f s)", age, dataSeconds))
@@ -291,13 +324,34 @@ public final class Trainer {
                 if b == 10 { allocationsAtStart = counter() }
                 if b == batches - 10 { printError("allocations in \(batches - 20) steady-state steps of epoch 2: \(counter() - allocationsAtStart)") }
             }
-            step.rows = trainLoader.batchSize
-            let n = try trainLoader.next(features: x, targets: y)
-            step.rows = n
+            let n: Int
+            if replicas != nil {
+                n = try trainLoader.next(features: gatherX, targets: gatherY)
+                takeSlice(of: n, x: x, y: y)
+            } else {
+                step.rows = trainLoader.batchSize
+                n = try trainLoader.next(features: x, targets: y)
+                step.rows = n
+            }
             step.forward()
             globalStep += 1
-            let loss = faults.nanAtStep == globalStep ? Float.nan : step.scalar(objective)
-            step.backward(from: objective)
+            var loss = faults.nanAtStep == globalStep ? Float.nan : step.scalar(objective)
+            step.backward(from: objective, seed: seed)
+            var correct = isClassification ? countCorrect(step, rows: step.rows) : 0
+            var interrupted = InterruptSignal.pending != 0
+            if let replicas {
+                // The gradients of every slice, each already weighted by its share: their sum
+                // is the global batch's gradient; then the step's loss, accuracy and interrupts.
+                replicas.sum(parameters.gradients.baseAddress!, count: parameters.count)
+                let replicated = step.share?.group == nil
+                stepSums[0] = Double(loss) * Double(seed[0])
+                stepSums[1] = Double(correct) / (replicated ? Double(replicas.size) : 1)
+                stepSums[2] = interrupted ? 1 : 0
+                replicas.sum(stepSums, count: 3)
+                loss = Float(stepSums[0])
+                correct = Int(stepSums[1].rounded())
+                interrupted = stepSums[2] > 0
+            }
             let norm = gradientNorm()
             if !loss.isFinite || !norm.isFinite {
                 switch try nonFinite(loss: Double(loss), norm: norm, epoch: epoch, step: b + 1, lr: lr) {
@@ -311,12 +365,33 @@ public final class Trainer {
             firstOrder!.step(parameters, learningRate: Float(lr))
             state.partialLoss += Double(loss) * Double(n)
             state.partialRows += n
-            if isClassification { state.partialCorrect += countCorrect(step, rows: n) }
+            state.partialCorrect += correct
             let smoothed = state.average(Double(loss))
             state.stepInEpoch = b + 1
             for c in callbacks { c.stepEnded(epoch: epoch, step: b + 1, of: batches, smoothedLoss: smoothed, trainer: self) }
-            if InterruptSignal.pending != 0 { try interrupt(callbacks) }
+            if interrupted { try interrupt(callbacks) }
         }
+    }
+
+    /// This rank's rows of the gathered global batch of `n` rows into the executor: ranks take
+    /// contiguous slices (the first n mod size one row more); a batch smaller than the group is
+    /// computed whole by every rank, each weighted 1/size.
+    private func takeSlice(of n: Int, x: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>) {
+        let replicas = replicas!, size = replicas.size, rank = replicas.rank
+        var first = 0, rows = n, group: ReplicaGroup? = nil
+        if n >= size {
+            let base = n / size, extra = n % size
+            first = rank * base + Swift.min(rank, extra)
+            rows = base + (rank < extra ? 1 : 0)
+            group = replicas
+            seed[0] = Float(Double(rows) / Double(n))
+        } else {
+            seed[0] = Float(1 / Double(size))
+        }
+        step.rows = rows
+        step.share = BatchShare(rowsBefore: first, globalRows: n, group: group)
+        x.update(from: globalBatch!.features.baseAddress! + first * model.inputs, count: rows * model.inputs)
+        y.update(from: globalBatch!.targets.baseAddress! + first * targetsPerRow, count: rows * targetsPerRow)
     }
 
     /// One L-BFGS iteration on the whole training set: each evaluation is a full pass,
@@ -423,7 +498,8 @@ public final class Trainer {
         trainLoader.finishEpoch()
         state.dropout = step.rng
         for c in callbacks { try c.trainingInterrupted(self) }
-        throw Interrupted(signal: InterruptSignal.pending, checkpoint: lastCheckpoint)
+        // Under MPI another rank may have received it: report it as Ctrl-C's.
+        throw Interrupted(signal: InterruptSignal.pending != 0 ? InterruptSignal.pending : SIGINT, checkpoint: lastCheckpoint)
     }
 
     private func finishEpoch(epoch: Int, lr: Double, seconds: Double, callbacks: [TrainingCallback]) throws {

@@ -89,6 +89,9 @@ struct Fit: ParsableCommand {
     @Option(help: ArgumentHelp("K-fold cross-validation: train K models, each validated on one fold of the training data, and report the metric's mean and spread.", valueName: "K"))
     var folds: Int?
 
+    @Option(help: ArgumentHelp("mpi: data-parallel over the ranks of an MPI job (automatic when mpirun starts several ranks).", valueName: "mpi"))
+    var distributed: Distribution?
+
     func validate() throws {
         if let folds, folds < 2 { throw ValidationError("--folds needs at least 2 folds, got \(folds)") }
     }
@@ -97,6 +100,7 @@ struct Fit: ParsableCommand {
         let config = try Config.load(self.config, overrides: overrides, crossValidation: folds != nil)
         if let folds {
             guard resume == nil else { throw ValidationError("--folds and --resume do not go together") }
+            guard distributed == nil && !MPI.launchedAsRank else { throw ValidationError("--folds runs in one process; start it without mpirun") }
             try CrossValidation.run(config: config, folds: folds, directory: out ?? config.outputDirectory, quiet: quiet)
             return
         }
@@ -110,7 +114,15 @@ struct Fit: ParsableCommand {
             let folder = URL(fileURLWithPath: resume).deletingLastPathComponent()
             if out == nil && folder.lastPathComponent == "checkpoints" { path = folder.deletingLastPathComponent().path }
         }
-        let trainer = try Trainer(config: config, resume: resumed)
+        let replicas = distributed == .mpi || MPI.launchedAsRank ? try MPI() : nil
+        defer { replicas?.finish() }
+        let trainer = try Trainer(config: config, resume: resumed, replicas: replicas)
+        if let replicas, replicas.rank != 0 {
+            // Every rank trains alike; rank 0 alone writes and reports.
+            InterruptSignal.install()
+            try trainer.fit()
+            return
+        }
         let directory = try RunDirectory(path: path)
         let checkpoints = try CheckpointWriter(runDirectory: path)
         InterruptSignal.install()
@@ -231,6 +243,8 @@ struct Inspect: ParsableCommand {
 }
 
 extension ModelExport.Format: ExpressibleByArgument {}
+
+enum Distribution: String, ExpressibleByArgument { case mpi }
 
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -369,9 +383,12 @@ struct SweepCommand: ParsableCommand {
     func run() throws {
         let spec = try SweepSpec.load(sweep, parallel: parallel)
         let binary = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        let runner = try Sweep(spec: spec, resume: resume, binary: binary)
+        let replicas = MPI.launchedAsRank ? try MPI() : nil
+        defer { replicas?.finish() }
+        let runner = try Sweep(spec: spec, resume: resume, binary: binary, replicas: replicas)
         InterruptSignal.install()
         try runner.run()
+        guard runner.reports else { return }
         if let best = runner.leader(), let outcome = runner.outcomes[best.id], let metric = outcome.metric {
             printError(String(format: "best: trial %d, %@ %.4f; %@/leaderboard.csv, %@/best.json", best.id, spec.metric, metric, spec.out, spec.out))
         } else {

@@ -23,7 +23,12 @@ extension Executor {
         if !holdMasks {
             // Keep when a 32-bit draw is at or above rate · 2³²: exact to 2⁻³², cheap per element.
             let threshold = UInt64(rate * 4_294_967_296.0), kept = T(1 / (1 - rate))
+            // A slice of a data-parallel batch draws past the other replicas' rows, so the
+            // masks (and the generator afterwards) are those of one process with every row.
+            let perRow = n / max(rows, 1)
+            if let share { for _ in 0..<(share.rowsBefore * perRow) { _ = rng.next() } }
             for i in 0..<n { mask[i] = (rng.next() >> 32) >= threshold ? kept : 0 }
+            if let share { for _ in 0..<((share.globalRows - share.rowsBefore - rows) * perRow) { _ = rng.next() } }
         }
         for i in 0..<n { ys[i] = xs[i] * mask[i] }
     }

@@ -46,9 +46,12 @@ extension Executor {
         let runningMean = value[p.runningMean.index], runningVar = value[p.runningVariance.index]
         let eps = T(p.epsilon)
         if training {
-            let inverseN = 1 / T(Double(n))
+            // Across replicas: the sums (then the squared deviations) of every replica's rows.
+            let group = share?.group, total = group == nil ? n : share!.globalRows
+            let inverseN = 1 / T(Double(total))
             for j in 0..<c { mean[j] = 0; invStd[j] = 0 }
             for i in 0..<n { for j in 0..<c { mean[j] += xs[i * c + j] } }
+            if let group { sumAcrossReplicas(group, mean, c) }
             for j in 0..<c { mean[j] *= inverseN }
             for i in 0..<n {
                 for j in 0..<c {
@@ -56,8 +59,9 @@ extension Executor {
                     invStd[j] += d * d  // σ² accumulates here first
                 }
             }
+            if let group { sumAcrossReplicas(group, invStd, c) }
             let keep = T(p.momentum), take = T(1 - p.momentum)
-            let unbias = n > 1 ? T(Double(n) / Double(n - 1)) : 1
+            let unbias = total > 1 ? T(Double(total) / Double(total - 1)) : 1
             for j in 0..<c {
                 let variance = invStd[j] * inverseN
                 runningMean[j] = keep * runningMean[j] + take * mean[j]
@@ -92,11 +96,17 @@ extension Executor {
                 sumGX[j] += g[i * c + j] * xhat[i * c + j]
             }
         }
+        // dγ and dβ take this replica's rows only: the gradient all-reduce adds the others'.
         if let dGamma = grad[p.scale.index] { for j in 0..<c { dGamma[j] += sumGX[j] } }
         if let dBeta = grad[p.shift.index] { for j in 0..<c { dBeta[j] += sumG[j] } }
         guard let dx = grad[x.index] else { return }
         if forwardWasTraining {
-            let inverseN = 1 / T(Double(n)), count = T(Double(n))
+            let group = share?.group, total = group == nil ? n : share!.globalRows
+            if let group {
+                sumAcrossReplicas(group, sumG, c)
+                sumAcrossReplicas(group, sumGX, c)
+            }
+            let inverseN = 1 / T(Double(total)), count = T(Double(total))
             for i in 0..<n {
                 for j in 0..<c {
                     let k = i * c + j
@@ -106,5 +116,13 @@ extension Executor {
         } else {
             for i in 0..<n { for j in 0..<c { dx[i * c + j] += g[i * c + j] * gamma[j] * invStd[j] } }
         }
+    }
+
+    /// Replaces `values` (c) by their sums over the replicas, through double.
+    private func sumAcrossReplicas(_ group: ReplicaGroup, _ values: UnsafeMutablePointer<T>, _ c: Int) {
+        let sums = replicaSums
+        for j in 0..<c { sums[j] = values[j].primal }
+        group.sum(sums, count: c)
+        for j in 0..<c { values[j] = T(sums[j]) }
     }
 }
