@@ -13,6 +13,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "dltrain", targets: ["dltrain"]),
+        .executable(name: "dltrain-fuzz", targets: ["dltrain-fuzz"]),
         .library(name: "DLTrain", targets: ["DLTrain"]),
     ],
     dependencies: [
@@ -45,6 +46,8 @@ let package = Package(
             name: "dltrain",
             dependencies: ["DLTrain", "DLCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+        // Fuzz targets (scripts/fuzz builds them with libFuzzer); built plainly, a replayer.
+        .executableTarget(name: "dltrain-fuzz", dependencies: ["DLTrain", "DLData"]),
         .testTarget(name: "DLCoreTests", dependencies: ["DLCore", "TestSupport"]),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "DLNNTests", dependencies: ["DLNN", "DLCore"]),

@@ -122,6 +122,34 @@ public final class HDF5File {
         return count
     }
 
+    /// Refuses what libhdf5 would believe and allocate for, whatever the file claims: an
+    /// element wider than any number (it sizes conversion buffers by it), or a chunk that would
+    /// not fit in memory (it allocates a whole chunk to read any part of it).
+    private func checkDeclaredSizes(_ name: String, _ dataset: hid_t, rank: Int) throws {
+        let type = H5Dget_type(dataset)
+        defer { H5Tclose(type) }
+        let elementBytes = Int(H5Tget_size(type))
+        guard (1...16).contains(elementBytes) else {
+            throw DataError(file: path, "dataset \"\(name)\" declares \(elementBytes)-byte elements, which no number has; the file is damaged or not what it claims")
+        }
+        guard rank > 0 else { return }
+        let plist = H5Dget_create_plist(dataset)
+        defer { H5Pclose(plist) }
+        guard H5Pget_layout(plist) == H5D_CHUNKED else { return }
+        var chunk = [hsize_t](repeating: 0, count: rank)
+        guard H5Pget_chunk(plist, Int32(rank), &chunk) == Int32(rank) else { return }
+        var bytes = elementBytes
+        for d in chunk {
+            let (product, overflow) = bytes.multipliedReportingOverflow(by: Int(clamping: d))
+            bytes = overflow ? Int.max : product
+        }
+        let memory = Int(sysconf(Int32(_SC_PHYS_PAGES))) * Int(sysconf(Int32(_SC_PAGESIZE)))
+        let limit = Swift.min(1 << 30, memory > 0 ? memory / 4 : 1 << 30)
+        guard bytes <= limit else {
+            throw DataError(file: path, "dataset \"\(name)\" declares chunks of \(chunk.map(String.init).joined(separator: "×")) (\(bytes) bytes), more than dltrain reads at once (\(limit) bytes); the file is damaged, or rewrite it with smaller chunks (h5repack -l CHUNK=...)")
+        }
+    }
+
     /// Whether dataset `name` holds numbers (integers or floats), the only kind dltrain reads.
     public func isNumeric(_ name: String) throws -> Bool {
         let dataset = try openDataset(name)
@@ -151,6 +179,7 @@ public final class HDF5File {
         let rank = Int(H5Sget_simple_extent_ndims(fileSpace))
         var dims = [hsize_t](repeating: 0, count: max(rank, 1))
         H5Sget_simple_extent_dims(fileSpace, &dims, nil)
+        try checkDeclaredSizes(name, dataset, rank: rank)
         if rank == 0 {
             guard H5Dread(dataset, T.memoryType, dl_h5s_all(), dl_h5s_all(), dl_h5p_default(), buffer) >= 0 else {
                 throw DataError(file: path, "cannot read dataset \"\(name)\"")

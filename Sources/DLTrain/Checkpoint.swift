@@ -85,7 +85,13 @@ public struct Checkpoint {
         func json(_ name: String) throws -> JSON {
             do { return try JSON.parse(try file.readText(name)) } catch { throw notOurs("\(name) does not parse: \(error)") }
         }
-        let config = try json("meta/config.json"), model = try json("meta/model.json")
+        let model = try json("meta/model.json"), config: JSON
+        do {
+            // Never trusted: a damaged or crafted file must fail here, not deep in the config's readers.
+            config = try ConfigSchema.root.validate(try json("meta/config.json"), file: "\(path):meta/config.json")
+        } catch let error as ConfigError {
+            throw notOurs("its stored config is not valid for this dltrain: \(error)")
+        }
         let state = try TrainingState(json: try json("meta/state.json"), file: path)
         var parameters: [String: (shape: [Int], values: [Float])] = [:]
         for name in file.datasetNames where name.hasPrefix("parameters/") {
