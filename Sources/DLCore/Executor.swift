@@ -1,3 +1,4 @@
+import Foundation
 /// Runs a ``Graph`` on element type `T` with every buffer planned once.
 ///
 /// At construction, each node gets a value window (and a gradient window when gradients
@@ -78,6 +79,12 @@ public final class Executor<T: Scalar>: @unchecked Sendable {
                 gradOffsets[i] = gradTotal
                 gradTotal += aligned(count)
             }
+        }
+        let (elements, overflow) = (valueTotal + gradTotal).addingReportingOverflow(scratchTotal)
+        let memory = Int(sysconf(Int32(_SC_PHYS_PAGES))) * Int(sysconf(Int32(_SC_PAGESIZE)))
+        if overflow || (memory > 0 && elements > memory / MemoryLayout<T>.size) {
+            throw ShapeError("executor", String(format: "a batch of %d rows needs %.1f GB of activations and gradients, more than this machine's %.1f GB of memory; use fewer units or a smaller batch_size",
+                                                batchCapacity, overflow ? .infinity : Double(elements) * Double(MemoryLayout<T>.size) / 1e9, Double(memory) / 1e9))
         }
         activationSlab = .zeroed(max(valueTotal, 1))
         gradientSlab = .zeroed(max(gradTotal, 1))

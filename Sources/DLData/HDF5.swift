@@ -253,6 +253,7 @@ extension HDF5File {
     /// synced, so a crash or kill at any moment leaves either the old file or the new one.
     public static func writeAtomically(_ path: String, _ write: (HDF5File) throws -> Void) throws {
         let temporary = "\(path).tmp-\(getpid())"
+        removeAbandonedTemporaries(of: path)
         do {
             let file = try HDF5File.create(temporary)
             try write(file)
@@ -265,6 +266,17 @@ extension HDF5File {
         } catch {
             unlink(temporary)
             throw error
+        }
+    }
+
+    /// Temporaries (`NAME.h5.tmp-PID`) beside `path` left by processes that died mid-write
+    /// (kill -9): their pid no longer runs, so nothing will finish them.
+    private static func removeAbandonedTemporaries(of path: String) {
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] {
+            guard let marker = name.range(of: ".h5.tmp-"), let pid = Int32(name[marker.upperBound...]),
+                  pid != getpid(), kill(pid, 0) != 0, errno == ESRCH else { continue }
+            unlink("\(directory)/\(name)")
         }
     }
 

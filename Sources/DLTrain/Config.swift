@@ -378,14 +378,6 @@ extension Config {
             throw ConfigError(file: file, path: key,
                               "differs from the run in \(path) (\(saved.node(at: key)?.description ?? "absent") there, \(current.node(at: key)?.description ?? "absent") here); resume with the run's config (only training.epochs may change), or start a new run")
         }
-        if checkpoint.state.stoppedEarly {
-            throw ConfigError(file: file, path: "training.early_stopping",
-                              "the run in \(path) stopped early after epoch \(checkpoint.state.epoch); there is nothing to resume (start a new run to train on)")
-        }
-        if checkpoint.state.epoch > epochs || (checkpoint.state.epoch == epochs && checkpoint.state.stepInEpoch == 0) {
-            throw ConfigError(file: file, path: "training.epochs",
-                              "the run in \(path) already finished \(checkpoint.state.epoch) epochs; to train on, raise training.epochs (for example --set training.epochs=\(checkpoint.state.epoch + 10))")
-        }
     }
 
     /// The metrics.csv columns a run of this config records.

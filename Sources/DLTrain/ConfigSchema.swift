@@ -60,11 +60,11 @@ public enum ConfigSchema {
                                       "lecun_normal", "orthogonal", "zeros"]
 
     public static let layer: Schema = .object([
-        .init("units", .integer(.init(minimum: 1)), required: true, "output units of the layer"),
+        .init("units", .integer(.init(minimum: 1, maximum: 16_777_216)), required: true, "output units of the layer"),
         .init("activation", .string(allowed: Activation.allCases.map(\.rawValue)), default: .string("linear"),
               "non-linearity after the affine map (and batch normalisation)"),
         .init("alpha", .number(positive), "leaky_relu's slope (default 0.01), elu's scale (default 1), prelu's initial slope (default 0.25)"),
-        .init("pieces", .integer(.init(minimum: 2)), "maxout: affine pieces per unit (default 2)"),
+        .init("pieces", .integer(.init(minimum: 2, maximum: 16_777_216)), "maxout: affine pieces per unit (default 2)"),
         .init("init", .anyOf([
             .string(allowed: initializers),
             .object([
@@ -85,7 +85,7 @@ public enum ConfigSchema {
         .init("dropout", .number(.init(minimum: 0, maximum: 1, exclusiveMaximum: true)), default: .number(0),
               "fraction of this layer's outputs dropped in training (inverted dropout)"),
         .init("trainable", .boolean, default: .bool(true), "false freezes every parameter of the layer"),
-        .init("rank", .integer(.init(minimum: 1)), "factorise the kernel into two matrices of this inner size (low-rank layer)"),
+        .init("rank", .integer(.init(minimum: 1, maximum: 16_777_216)), "factorise the kernel into two matrices of this inner size (low-rank layer)"),
         .init("inputs", .array(.string(), minItems: 1), "names of earlier layers (or \"input\") this layer reads; default the previous layer"),
         .init("combine", .string(allowed: LayerSpec.Combine.allCases.map(\.rawValue)), "how several inputs are joined (default add)"),
         .init("l1", .number(.init(minimum: 0)), "L1 penalty on this layer's kernel (default model.l1)"),

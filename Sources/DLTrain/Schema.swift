@@ -117,6 +117,8 @@ public indirect enum Schema: Sendable {
         case .integer(let bounds):
             guard let x = json.number, x == x.rounded() else { throw fail("\(found); expected \(expectation)") }
             guard bounds.contains(x) else { throw fail("\(found); expected \(expectation)") }
+            // Beyond 2^53 a JSON number is no longer an exact integer (and no count is that large).
+            guard Swift.abs(x) <= Schema.largestInteger else { throw fail("\(found); expected \(expectation), at most \(Int(Schema.largestInteger)) in magnitude") }
             return json
         case .boolean:
             guard json.bool != nil else { throw fail("\(found); expected true or false") }
@@ -129,6 +131,8 @@ public indirect enum Schema: Sendable {
             throw fail("\(found); expected \(expectation)")
         }
     }
+
+    static let largestInteger = 9_007_199_254_740_991.0
 
     /// Whether this schema takes values of `json`'s JSON type at all (ignoring ranges and names).
     func acceptsKind(of json: JSON) -> Bool {

@@ -38,3 +38,23 @@ public struct Interrupted: Error, CustomStringConvertible {
         return "\(name): the current step finished and \(checkpoint) holds the run"
     }
 }
+
+/// A sweep's trial ends with its sweep: killed with `kill -9`, a sweep leaves its `dltrain fit`
+/// children running, and a resumed sweep would start the same trials beside them. A trial
+/// (started with DLTRAIN_PARENT_PID) checks once a second that its parent is still the sweep
+/// and exits when it is not. (Linux's PR_SET_PDEATHSIG would do it, but `prctl` is variadic
+/// and out of Swift's reach.)
+public enum ParentWatch {
+    public static func start() {
+        guard let expected = ProcessInfo.processInfo.environment["DLTRAIN_PARENT_PID"].flatMap(Int32.init) else { return }
+        if getppid() != expected { exit(1) }
+        let thread = Thread {
+            while true {
+                sleep(1)
+                if getppid() != expected { _exit(137) }
+            }
+        }
+        thread.stackSize = 1 << 20
+        thread.start()
+    }
+}

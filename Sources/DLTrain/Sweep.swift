@@ -49,8 +49,13 @@ public final class Sweep {
         }
         // Other ranks read the journal before the first exchange, so before rank 0 appends to it.
         let done = exists && resume ? try Sweep.readJournal(path) : [:]
-        let handle = writes ? FileHandle(forWritingAtPath: path) : nil
-        handle?.seekToEndOfFile()
+        let handle = writes ? FileHandle(forUpdatingAtPath: path) : nil
+        // A line torn by a crash mid-write is skipped when read; end it, so the next event
+        // starts a line of its own instead of joining it.
+        if let handle, handle.seekToEndOfFile() > 0 {
+            handle.seek(toFileOffset: handle.offsetInFile - 1)
+            if handle.readData(ofLength: 1) != Data("\n".utf8) { handle.write(Data("\n".utf8)) }
+        }
         self.spec = spec
         self.binary = binary
         self.replicas = replicas
@@ -382,7 +387,7 @@ public final class Sweep {
         // A trial is one process of its own: it must not take itself for a rank of an MPI job.
         let launcher = ["OMPI_", "PMIX_", "PMI_"]
         process.environment = ProcessInfo.processInfo.environment.filter { key, _ in !launcher.contains { key.hasPrefix($0) } }
-            .merging(["DLTRAIN_REEXECUTED": "1"]) { $1 }
+            .merging(["DLTRAIN_REEXECUTED": "1", "DLTRAIN_PARENT_PID": String(getpid())]) { $1 }
         try process.run()
         return ((trial, epochs, process, Date(), log), event)
     }

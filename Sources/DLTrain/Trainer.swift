@@ -242,9 +242,15 @@ public final class Trainer {
         state = checkpoint.state
         optimizerSteps = state.optimizerSteps
         bestParameters = checkpoint.bestParameters
-        notes.append(state.stepInEpoch > 0
-            ? "resuming \(path): epoch \(state.epoch + 1), after step \(state.stepInEpoch)"
-            : "resuming \(path) after epoch \(state.epoch)")
+        if state.stoppedEarly || (state.epoch >= config.epochs && state.stepInEpoch == 0) {
+            // A run killed between its last checkpoint and its summary: nothing to train, the
+            // run directory is completed from the checkpoint.
+            notes.append("\(path) holds a finished run (\(state.stoppedEarly ? "stopped early after" : "all") \(state.epoch) epochs); nothing to train, the run directory is brought up to date. To train on, raise training.epochs\(state.stoppedEarly ? " and relax early stopping, or start a new run" : " (for example --set training.epochs=\(state.epoch + 10))")")
+        } else {
+            notes.append(state.stepInEpoch > 0
+                ? "resuming \(path): epoch \(state.epoch + 1), after step \(state.stepInEpoch)"
+                : "resuming \(path) after epoch \(state.epoch)")
+        }
     }
 
     // MARK: Training

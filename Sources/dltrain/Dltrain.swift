@@ -30,6 +30,10 @@ struct Dltrain: ParsableCommand {
             BLASEnvironment.prepare()
         }
         FaultInjection.install()
+        ParentWatch.start()
+        // A file-size limit (ulimit -f) must fail the write that crosses it (EFBIG, reported
+        // with the file's name) instead of killing the process mid-checkpoint.
+        signal(SIGXFSZ, SIG_IGN)
         do {
             var command = try parseAsRoot()
             try command.run()
@@ -45,7 +49,10 @@ struct Dltrain: ParsableCommand {
             }
             if let status = exitStatus(for: error) {
                 printError("error: \(error)")
-                Foundation.exit(status)
+                // Without the exit handlers: libhdf5's own, run after a write that failed
+                // (a full disk), can crash while it tidies up a file already closed.
+                fflush(nil)
+                _exit(status)
             }
             let code = exitCode(for: error)
             if code == .success || error is CleanExit { exit(withError: error) }

@@ -1,0 +1,58 @@
+import Foundation
+import Testing
+
+/// Faults and resource limits: scripts/kill-loop, sizes beyond the machine, a full disk.
+@Suite(.serialized) struct HardeningTests {
+    let cli = CLITests()
+    static let release = CLITests.packageRoot.appendingPathComponent(".build/release/dltrain").path
+
+    func shell(_ script: String, environment: [String: String] = [:]) throws -> CLITests.Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = ["-c", script]
+        process.currentDirectoryURL = CLITests.packageRoot
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile(), stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return CLITests.Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    /// 20 kill -9s of fit and 20 of sweep at random moments; every resume completes to the
+    /// uninterrupted result (the script checks weights, metrics.csv, the journal).
+    @Test func killLoopLosesNothing() throws {
+        let binary = FileManager.default.isExecutableFile(atPath: Self.release) ? Self.release : CLITests.binary
+        let r = try shell("scripts/kill-loop 20", environment: ["DLTRAIN_BIN": binary])
+        #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+        #expect(r.stdout.contains("fit: 20 kills survived") && r.stdout.contains("sweep: 20 kills survived"), "\(r.stdout)")
+    }
+
+    /// A layer or batch too large for the machine is a clear error before any allocation.
+    @Test func sizesBeyondTheMachineAreRefused() throws {
+        let huge = try cli.run(["fit", "configs/iris.json", "--set", "model.layers.0.units=100000000"])
+        #expect(huge.status == 2 && huge.stderr.contains("model.layers[0].units") && huge.stderr.contains("16777216"), "\(huge.stderr)")
+        let wide = try cli.run(["fit", "configs/iris.json", "--set", "model.layers.0.units=16000000"])
+        #expect(wide.status == 2 && wide.stderr.contains("more than this machine's") && wide.stderr.contains("GB"), "\(wide.stderr)")
+    }
+
+    /// A disk that fills during a checkpoint write (a file-size limit: writes beyond it fail
+    /// with EFBIG) is a clear error, exit 1, and the previous checkpoint stays whole: the run
+    /// resumes from it once there is room.
+    @Test func fullDiskKeepsThePreviousCheckpoint() throws {
+        let dir = try cli.temporary("fulldisk")
+        let run = dir.appendingPathComponent("run").path
+        #expect(try cli.run(["fit", "configs/digits.json", "--quiet", "--set", "training.epochs=2", "--out", run]).status == 0)
+        let last = run + "/checkpoints/last.h5"
+        let before = try Data(contentsOf: URL(fileURLWithPath: last))
+        // 64 KiB: the metrics lines fit, a 200 KB checkpoint does not.
+        let limited = try shell("ulimit -f 64; exec '\(CLITests.binary)' fit configs/digits.json --quiet --set training.epochs=4 --resume '\(last)'")
+        #expect(limited.status == 1, "\(limited.stderr)")
+        #expect(limited.stderr.contains("last.h5") && (limited.stderr.contains("disk") || limited.stderr.contains("space")), "\(limited.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: last)) == before, "the previous checkpoint changed")
+        let resumed = try cli.run(["fit", "configs/digits.json", "--quiet", "--set", "training.epochs=4", "--resume", last])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+    }
+}
