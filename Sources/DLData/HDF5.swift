@@ -132,6 +132,19 @@ public final class HDF5File {
         guard (1...16).contains(elementBytes) else {
             throw DataError(file: path, "dataset \"\(name)\" declares \(elementBytes)-byte elements, which no number has; the file is damaged or not what it claims")
         }
+        // libhdf5 1.10 converts with the bit positions the file declares, unchecked: a
+        // precision or field beyond the element's bits smashes its stack (found by fuzzing).
+        let bits = elementBytes * 8, precision = Int(H5Tget_precision(type)), offset = Int(H5Tget_offset(type))
+        var consistent = precision >= 1 && offset >= 0 && offset + precision <= bits
+        if H5Tget_class(type) == H5T_FLOAT {
+            var signPosition = 0, exponentPosition = 0, exponentSize = 0, mantissaPosition = 0, mantissaSize = 0
+            consistent = consistent && H5Tget_fields(type, &signPosition, &exponentPosition, &exponentSize, &mantissaPosition, &mantissaSize) >= 0
+                && signPosition < bits && exponentPosition + exponentSize <= bits && mantissaPosition + mantissaSize <= bits
+                && exponentSize >= 1 && mantissaSize >= 1 && exponentSize <= 32 && mantissaSize <= 112
+        }
+        guard consistent else {
+            throw DataError(file: path, "dataset \"\(name)\" declares a number type whose bit fields do not fit its \(elementBytes) bytes; the file is damaged or not what it claims")
+        }
         guard rank > 0 else { return }
         let plist = H5Dget_create_plist(dataset)
         defer { H5Pclose(plist) }
@@ -150,6 +163,20 @@ public final class HDF5File {
         }
     }
 
+    /// Refuses a dataset that declares far more data than the file stores: deflate compresses
+    /// at most about 1000:1, so a larger ratio is a damaged or crafted header, and believing it
+    /// would allocate what the file never held.
+    private func checkStorage(_ name: String, count: Int) throws {
+        let dataset = try openDataset(name)
+        defer { H5Dclose(dataset) }
+        let type = H5Dget_type(dataset)
+        defer { H5Tclose(type) }
+        let declared = Double(count) * Double(H5Tget_size(type)), stored = Double(H5Dget_storage_size(dataset))
+        guard declared <= 1_048_576 || declared <= 1100 * stored else {
+            throw DataError(file: path, "dataset \"\(name)\" declares \(count) values (\(Int(declared)) bytes) but the file stores \(Int(stored)) bytes of it; the file is damaged or not what it claims")
+        }
+    }
+
     /// Whether dataset `name` holds numbers (integers or floats), the only kind dltrain reads.
     public func isNumeric(_ name: String) throws -> Bool {
         let dataset = try openDataset(name)
@@ -163,7 +190,9 @@ public final class HDF5File {
     /// Reads dataset `name` whole, converted to `T` (Float or Double).
     public func read<T: HDF5Readable>(_ name: String, as: T.Type = Float.self) throws -> (shape: [Int], values: [T]) {
         let shape = try self.shape(of: name)
-        var values = [T](repeating: 0, count: try checkedCount(name, shape, bytesPerElement: MemoryLayout<T>.size))
+        let count = try checkedCount(name, shape, bytesPerElement: MemoryLayout<T>.size)
+        try checkStorage(name, count: count)
+        var values = [T](repeating: 0, count: count)
         try values.withUnsafeMutableBufferPointer { try readRows(name, start: 0, count: shape.first ?? 1, into: $0.baseAddress!) }
         return (shape, values)
     }
