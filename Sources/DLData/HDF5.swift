@@ -264,17 +264,23 @@ extension HDF5File {
     /// Writes `text` as a one-dimensional uint8 dataset of its UTF-8 bytes (in h5py:
     /// `bytes(f[name][()]).decode()`).
     public func writeText(_ name: String, _ text: String) throws {
-        let bytes = Array(text.utf8).map(Double.init)
+        let bytes = Array(text.utf8)
         try write(name, shape: [bytes.count], values: bytes, type: .uint8)
     }
 
     /// Reads a dataset written by ``writeText(_:_:)``.
     public func readText(_ name: String) throws -> String {
-        let (_, values) = try read(name, as: Double.self)
-        guard values.allSatisfy({ $0 >= 0 && $0 < 256 && $0 == $0.rounded() }) else {
-            throw DataError(file: path, "dataset \"\(name)\" is not text")
-        }
-        return String(decoding: values.map { UInt8($0) }, as: UTF8.self)
+        guard try holdsBytes(name) else { throw DataError(file: path, "dataset \"\(name)\" is not text (bytes)") }
+        return String(decoding: try read(name, as: UInt8.self).values, as: UTF8.self)
+    }
+
+    /// Whether dataset `name` holds unsigned bytes, as ``writeText(_:_:)`` stores text.
+    private func holdsBytes(_ name: String) throws -> Bool {
+        let dataset = try openDataset(name)
+        defer { H5Dclose(dataset) }
+        let type = H5Dget_type(dataset)
+        defer { H5Tclose(type) }
+        return H5Tget_class(type) == H5T_INTEGER && H5Tget_size(type) == 1 && H5Tget_sign(type) == H5T_SGN_NONE
     }
 
     /// Creates `path` through `write` atomically: the file is written under a temporary
@@ -332,3 +338,4 @@ extension HDF5Readable {
 
 extension Float: HDF5Readable { public static var memoryType: hid_t { dl_h5t_native_float() } }
 extension Double: HDF5Readable { public static var memoryType: hid_t { dl_h5t_native_double() } }
+extension UInt8: HDF5Readable { public static var memoryType: hid_t { dl_h5t_native_uint8() } }

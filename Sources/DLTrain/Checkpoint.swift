@@ -29,6 +29,10 @@ public struct Checkpoint {
 
     /// Saves the trainer's current state to `path`.
     static func write(_ path: String, trainer: Trainer, state: TrainingState, bestParameters: [Float]?) throws {
+        // The texts grow with the history, so each write frees buffers a little smaller than
+        // the next one needs: glibc keeps them, and the resident size would creep up by a few
+        // KB an epoch over a long run. Returning free memory to the system keeps it flat.
+        defer { Checkpoint.returnFreeMemory() }
         try HDF5File.writeAtomically(path) { file in
             let graph = trainer.model.graph, store = trainer.parameters
             for spec in graph.parameters {
@@ -75,8 +79,57 @@ public struct Checkpoint {
         }
     }
 
+    /// glibc's `malloc_trim(0)` (not in Swift's Glibc module, so found by name).
+    static let returnFreeMemory: @Sendable () -> Void = {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_trim") else { return {} }
+        let trim = unsafeBitCast(symbol, to: (@convention(c) (Int) -> Int32).self)
+        return { _ = trim(0) }
+    }()
+
+    /// Installed by the executable: reads `path` as ``read(_:)`` does, in a child process.
+    /// libhdf5 1.10 has memory-safety bugs on crafted files (fuzzing found a stack smash and
+    /// out-of-bounds reads in its type conversion and raw-data paths); in a child they crash
+    /// the child, and the checkpoint is refused instead of the crash reaching the user's
+    /// command. Nil (library use, tests): read in-process.
+    nonisolated(unsafe) public static var isolatedTrial: ((String) throws -> Void)?
+
+    /// The environment variable that makes a dltrain process the isolated reader of one checkpoint.
+    public static let trialVariable = "DLTRAIN_CHECKPOINT_TRIAL"
+
+    /// In a process started by ``spawnTrial(of:executable:)``: reads the checkpoint and exits
+    /// (0 read, 2 refused; a crash ends it by its signal). Returns when this is not such a process.
+    public static func runTrialIfAsked() {
+        guard let path = ProcessInfo.processInfo.environment[trialVariable] else { return }
+        do {
+            _ = try readInProcess(path)
+            exit(0)
+        } catch {
+            exit(2)
+        }
+    }
+
+    /// Runs `executable` as the isolated reader of `path`; throws when libhdf5 crashed on it.
+    public static func spawnTrial(of path: String, executable: String) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = []
+        process.environment = ProcessInfo.processInfo.environment.merging([trialVariable: path]) { $1 }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        if process.terminationReason == .uncaughtSignal {
+            throw DataError(file: path, "not a dltrain checkpoint: reading it crashed libhdf5 (signal \(process.terminationStatus)); the file is damaged or crafted")
+        }
+    }
+
     /// Reads and checks `path`: a file that is not one of ours, or is damaged, is a clear error.
     public static func read(_ path: String) throws -> Checkpoint {
+        try isolatedTrial?(path)
+        return try readInProcess(path)
+    }
+
+    private static func readInProcess(_ path: String) throws -> Checkpoint {
         let file = try HDF5File.open(path)
         func notOurs(_ why: String) -> DataError { DataError(file: path, "not a dltrain checkpoint (\(why))") }
         for required in ["meta/config.json", "meta/state.json", "meta/model.json"] where !file.contains(required) {

@@ -87,6 +87,9 @@ public func fuzzMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePo
 @main
 struct Replay {
     static func main() {
+        // Checkpoints are read as dltrain reads them: first in an isolated child.
+        Checkpoint.runTrialIfAsked()
+        Checkpoint.isolatedTrial = { try Checkpoint.spawnTrial(of: $0, executable: "/proc/self/exe") }
         let arguments = CommandLine.arguments.dropFirst()
         guard let name = arguments.first, let target = FuzzTarget(rawValue: name) else {
             print("usage: dltrain-fuzz \(FuzzTarget.allCases.map(\.rawValue).joined(separator: "|")) FILE...")
