@@ -10,7 +10,8 @@ import Foundation
 ///     best_parameters          float32 (P): the best epoch's weights, for restore_best (when recorded)
 ///     preprocessing/NAME       float32: fill, shift, scale, pca_mean, projection (D, k), target_shift, target_scale
 ///     meta/config.json         uint8 (UTF-8 text): the resolved config
-///     meta/state.json          uint8 (UTF-8 text): epoch, random states, history, early-stopping state... (``TrainingState``)
+///     meta/state.json          uint8 (UTF-8 text): epoch, random states, early-stopping state... (``TrainingState``)
+///     history/NAME             float64 (epochs): epoch, lr, seconds, smoothed_loss, metrics/METRIC per epoch
 ///     meta/model.json          uint8 (UTF-8 text): feature names, class names, preprocessing settings, dltrain version, date
 ///
 /// Writes are atomic (``HDF5File/writeAtomically(_:_:)``): a crash leaves the previous file.
@@ -59,6 +60,7 @@ public struct Checkpoint {
             var saved = state
             saved.optimizerSteps = trainer.optimizerSteps
             try file.writeText("meta/state.json", saved.json().rendered())
+            try saved.writeHistory(to: file)
             let model = JSON.object([
                 ("task", .string(trainer.config.task.rawValue)),
                 ("classes", .array(trainer.data.classNames.map(JSON.string))),
@@ -145,7 +147,8 @@ public struct Checkpoint {
         } catch let error as ConfigError {
             throw notOurs("its stored config is not valid for this dltrain: \(error)")
         }
-        let state = try TrainingState(json: try json("meta/state.json"), file: path)
+        var state = try TrainingState(json: try json("meta/state.json"), file: path)
+        try state.readHistory(from: file)
         var parameters: [String: (shape: [Int], values: [Float])] = [:]
         for name in file.datasetNames where name.hasPrefix("parameters/") {
             let (shape, values) = try file.read(name, as: Float.self)

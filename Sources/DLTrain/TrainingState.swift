@@ -4,8 +4,9 @@ import DLOptim
 import Foundation
 
 /// Everything besides weights and optimizer buffers that an exact resume needs, saved in
-/// every checkpoint as `meta/state.json`. Random-generator states are four 64-bit words
-/// written as decimal strings (JSON numbers would round them).
+/// every checkpoint as `meta/state.json` (the history as numeric datasets beside it, see
+/// ``Checkpoint``). Random-generator states are four 64-bit words written as decimal strings
+/// (JSON numbers would round them).
 public struct TrainingState: Sendable {
     /// Epochs completed.
     public var epoch = 0
@@ -62,11 +63,6 @@ public struct TrainingState: Sendable {
             return .array([s.0, s.1, s.2, s.3].map { JSON.string(String($0)) })
         }
         func number(_ x: Double?) -> JSON { x.map { JSON.number($0) } ?? .null }
-        let records = history.map { record -> JSON in
-            .object([("epoch", .number(Double(record.epoch))), ("lr", .number(record.learningRate)), ("seconds", .number(record.seconds)),
-                     ("smoothed_loss", record.smoothedLoss.map(JSON.number) ?? .null),
-                     ("metrics", .object(record.metrics.keys.sorted().map { ($0, JSON.number(record.metrics[$0]!)) }))])
-        }
         return .object([
             ("format", .string("dltrain-checkpoint")), ("version", .number(1)),
             ("epoch", .number(Double(epoch))), ("step_in_epoch", .number(Double(stepInEpoch))),
@@ -79,7 +75,6 @@ public struct TrainingState: Sendable {
             ("partial", .object([("loss", .number(partialLoss)), ("rows", .number(Double(partialRows))), ("correct", .number(Double(partialCorrect)))])),
             ("rollbacks", .number(Double(rollbacks))), ("rate_scale", .number(rateScale)), ("skipped_batches", .number(Double(skippedBatches))),
             ("stopped_early", .bool(stoppedEarly)), ("optimizer_steps", .number(Double(optimizerSteps))),
-            ("history", .array(records)),
         ])
     }
 
@@ -126,13 +121,52 @@ public struct TrainingState: Sendable {
         skippedBatches = try int("skipped_batches")
         stoppedEarly = j["stopped_early"]?.bool ?? false
         optimizerSteps = try int("optimizer_steps")
-        guard let records = j["history"]?.items else { throw fail("history is missing") }
-        history = try records.map { r in
-            guard let metrics = r["metrics"]?.members else { throw fail("a history record has no metrics") }
+    }
+}
+
+/// The per-epoch history as columns: one float64 dataset each for the epoch numbers,
+/// learning rates, seconds, smoothed losses and every metric (NaN where an epoch has none).
+/// Numbers, not text: a long run's checkpoint stays cheap to write and to hold in memory.
+extension TrainingState {
+    static let historyGroup = "history"
+
+    func writeHistory(to file: HDF5File) throws {
+        let n = history.count
+        func column(_ name: String, _ value: (EpochRecord) -> Double) throws {
+            try file.write("\(TrainingState.historyGroup)/\(name)", shape: [n], values: history.map(value), type: .float64)
+        }
+        try column("epoch") { Double($0.epoch) }
+        try column("lr") { $0.learningRate }
+        try column("seconds") { $0.seconds }
+        try column("smoothed_loss") { $0.smoothedLoss ?? .nan }
+        for name in Set(history.flatMap(\.metrics.keys)).sorted() {
+            try column("metrics/\(name)") { $0.metrics[name] ?? .nan }
+        }
+    }
+
+    mutating func readHistory(from file: HDF5File) throws {
+        func fail(_ what: String) -> DataError { DataError(file: file.path, "\(TrainingState.historyGroup)/: \(what); the checkpoint is damaged or not dltrain's") }
+        func column(_ name: String) throws -> [Double] {
+            let path = "\(TrainingState.historyGroup)/\(name)"
+            guard file.contains(path) else { throw fail("\(name) is missing") }
+            return try file.read(path, as: Double.self).values
+        }
+        let epochs = try column("epoch"), rates = try column("lr"), seconds = try column("seconds"), smoothed = try column("smoothed_loss")
+        let n = epochs.count
+        guard rates.count == n, seconds.count == n, smoothed.count == n else { throw fail("its columns differ in length") }
+        guard epochs.allSatisfy({ $0 >= 1 && $0 < 1e15 && $0 == $0.rounded() }) else { throw fail("epoch holds something that is not an epoch number") }
+        var metrics: [(String, [Double])] = []
+        let prefix = "\(TrainingState.historyGroup)/metrics/"
+        for path in file.datasetNames where path.hasPrefix(prefix) {
+            let values = try column("metrics/" + path.dropFirst(prefix.count))
+            guard values.count == n else { throw fail("\(path) has \(values.count) values for \(n) epochs") }
+            metrics.append((String(path.dropFirst(prefix.count)), values))
+        }
+        history = (0..<n).map { k in
             var values: [String: Double] = [:]
-            for m in metrics { values[m.key] = m.value.number ?? .nan }
-            return EpochRecord(epoch: try int("epoch", in: r), metrics: values, learningRate: try double("lr", in: r), seconds: try double("seconds", in: r),
-                               smoothedLoss: r["smoothed_loss"]?.number)
+            for (name, column) in metrics where !column[k].isNaN { values[name] = column[k] }
+            return EpochRecord(epoch: Int(epochs[k]), metrics: values, learningRate: rates[k], seconds: seconds[k],
+                               smoothedLoss: smoothed[k].isNaN ? nil : smoothed[k])
         }
     }
 }
