@@ -112,6 +112,12 @@ import Testing
         #expect(help.status == 0 && help.stdout.contains("dltrain fit configs/xor.json"))
         let fitHelp = try run(["fit", "--help"])
         #expect(fitHelp.status == 0 && fitHelp.stdout.contains("--set") && fitHelp.stdout.contains("Example"))
+        for command in ["eval", "predict", "inspect", "export", "sweep", "gradcheck", "check", "schema"] {
+            let r = try run([command, "--help"])
+            #expect(r.status == 0 && r.stdout.contains("Example:\n  dltrain \(command)"), "\(command) --help shows no example")
+        }
+        let completion = try run(["--generate-completion-script", "bash"])
+        #expect(completion.status == 0 && completion.stdout.contains("export") && completion.stdout.contains("--distributed"))
         let version = try run(["--version"])
         #expect(version.status == 0 && version.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0.1.0")
     }

@@ -55,4 +55,33 @@ import Testing
         let resumed = try cli.run(["fit", "configs/digits.json", "--quiet", "--set", "training.epochs=4", "--resume", last])
         #expect(resumed.status == 0, "\(resumed.stderr)")
     }
+
+    /// A checkpoint whose stored config names paths outside its run (output.dir, the data)
+    /// is data, never instructions: inspect, predict and resume write only where the user
+    /// says (the run directory of the checkpoint, --out), never to the stored output.dir.
+    @Test func storedPathsNeverChooseWhereToWrite() throws {
+        let dir = try cli.temporary("storedpaths")
+        let run = dir.appendingPathComponent("run").path, outside = dir.appendingPathComponent("outside").path
+        #expect(try cli.run(["fit", "configs/iris.json", "--quiet", "--set", "training.epochs=2", "--out", run]).status == 0)
+        let crafted = dir.appendingPathComponent("crafted.h5").path
+        try FileManager.default.copyItem(atPath: run + "/checkpoints/last.h5", toPath: crafted)
+        let edit = try shell("""
+            python3 - '\(crafted)' '\(outside)' <<'PY'
+            import h5py, json, sys, numpy as np
+            path, outside = sys.argv[1:]
+            with h5py.File(path, "r+") as f:
+                config = json.loads(bytes(f["meta/config.json"][()]).decode())
+                config["output"]["dir"] = outside
+                del f["meta/config.json"]
+                f["meta/config.json"] = np.frombuffer(json.dumps(config).encode(), dtype=np.uint8)
+            PY
+            """)
+        #expect(edit.status == 0, "\(edit.stderr)")
+        #expect(try cli.run(["inspect", crafted]).status == 0)
+        #expect(try cli.run(["predict", crafted, "--data", "data/iris.csv", "--out", dir.appendingPathComponent("p.csv").path]).status == 0)
+        let resumed = try cli.run(["fit", "configs/iris.json", "--quiet", "--set", "training.epochs=3", "--resume", crafted, "--out", dir.appendingPathComponent("continued").path])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("continued/metrics.csv").path))
+        #expect(!FileManager.default.fileExists(atPath: outside), "something was written to the stored output.dir")
+    }
 }
