@@ -44,7 +44,7 @@ let package = Package(
         .target(name: "DLTrain", dependencies: ["DLCore", "DLNN", "DLOptim", "DLData"]),
         .executableTarget(
             name: "dltrain",
-            dependencies: ["DLTrain", "DLCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["DLTrain", "DLData", "DLCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // Fuzz targets (scripts/fuzz builds them with libFuzzer); built plainly, a replayer.
         .executableTarget(name: "dltrain-fuzz", dependencies: ["DLTrain", "DLData"]),

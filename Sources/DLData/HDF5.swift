@@ -40,10 +40,18 @@ public final class HDF5File {
         return HDF5File(path: path, id: id)
     }
 
-    /// Opens `path` read-only.
+    /// Opens `path` read-only, vetted first in a separate process (``HDF5Isolation``).
     public static func open(_ path: String) throws -> HDF5File {
         dl_h5_silence_errors()
         guard FileManager.default.fileExists(atPath: path) else { throw DataError(file: path, "no such file; check the path (relative paths are relative to the config file)") }
+        guard H5Fis_hdf5(path) > 0 else { throw DataError(file: path, "not an HDF5 file (its signature is missing or it is truncated)") }
+        try HDF5Isolation.vet(path)
+        return try openInProcess(path)
+    }
+
+    /// Opens `path` read-only in this process, without vetting.
+    static func openInProcess(_ path: String) throws -> HDF5File {
+        dl_h5_silence_errors()
         guard H5Fis_hdf5(path) > 0 else { throw DataError(file: path, "not an HDF5 file (its signature is missing or it is truncated)") }
         let id = H5Fopen(path, dl_h5f_acc_rdonly(), dl_h5p_default())
         guard id >= 0 else { throw DataError(file: path, "cannot open the HDF5 file (truncated or damaged?)") }
@@ -275,7 +283,7 @@ extension HDF5File {
     }
 
     /// Whether dataset `name` holds unsigned bytes, as ``writeText(_:_:)`` stores text.
-    private func holdsBytes(_ name: String) throws -> Bool {
+    func holdsBytes(_ name: String) throws -> Bool {
         let dataset = try openDataset(name)
         defer { H5Dclose(dataset) }
         let type = H5Dget_type(dataset)

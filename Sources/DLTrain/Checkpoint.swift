@@ -88,11 +88,10 @@ public struct Checkpoint {
         return { _ = trim(0) }
     }()
 
-    /// Installed by the executable: reads `path` as ``read(_:)`` does, in a child process.
-    /// libhdf5 1.10 has memory-safety bugs on crafted files (fuzzing found a stack smash and
-    /// out-of-bounds reads in its type conversion and raw-data paths); in a child they crash
-    /// the child, and the checkpoint is refused instead of the crash reaching the user's
-    /// command. Nil (library use, tests): read in-process.
+    /// Installed by the executable: reads `path` as ``read(_:)`` does, in a child process,
+    /// the same reads in the same order (a libhdf5 crash on a damaged file can depend on the
+    /// order, so the generic vetting of ``HDF5Isolation`` may miss one that this catches).
+    /// Nil (library use, tests): read in-process.
     nonisolated(unsafe) public static var isolatedTrial: ((String) throws -> Void)?
 
     /// The environment variable that makes a dltrain process the isolated reader of one checkpoint.

@@ -87,8 +87,10 @@ public func fuzzMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePo
 @main
 struct Replay {
     static func main() {
-        // Checkpoints are read as dltrain reads them: first in an isolated child.
+        // HDF5 files are read as dltrain reads them: vetted first in a child process.
+        HDF5Isolation.runTrialIfAsked()
         Checkpoint.runTrialIfAsked()
+        HDF5Isolation.executable = "/proc/self/exe"
         Checkpoint.isolatedTrial = { try Checkpoint.spawnTrial(of: $0, executable: "/proc/self/exe") }
         let arguments = CommandLine.arguments.dropFirst()
         guard let name = arguments.first, let target = FuzzTarget(rawValue: name) else {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DLData
 import DLTrain
 import Foundation
 
@@ -24,7 +25,9 @@ struct Dltrain: ParsableCommand {
     /// Runs the command; maps errors to the documented exit codes (ArgumentParser's own
     /// usage errors become 2, not its default 64).
     static func main() {
+        HDF5Isolation.runTrialIfAsked()
         Checkpoint.runTrialIfAsked()
+        HDF5Isolation.executable = "/proc/self/exe"
         Checkpoint.isolatedTrial = { try Checkpoint.spawnTrial(of: $0, executable: "/proc/self/exe") }
         // Only commands that compute pay for the re-exec; --version and --help stay instant.
         if let command = CommandLine.arguments.dropFirst().first, ["fit", "eval", "predict", "gradcheck", "check", "sweep"].contains(command),
