@@ -36,7 +36,8 @@ public enum HDF5Isolation {
                 } else if try file.isNumeric(name) {
                     if whole || shape.count <= 1 {
                         _ = try file.read(name, as: Float.self)
-                        _ = try? file.read(name, as: Double.self)
+                        // Checkpoint histories are read as double: small columns, so both.
+                        if shape.count == 1 && shape[0] <= 1 << 20 { _ = try file.read(name, as: Double.self) }
                     } else {
                         let rows = Swift.min(shape[0], 1024)
                         var buffer = [Float](repeating: 0, count: try file.checkedCount(name, [rows] + shape.dropFirst(), bytesPerElement: 4))
