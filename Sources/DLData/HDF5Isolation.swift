@@ -60,19 +60,25 @@ public enum HDF5Isolation {
         let known = vetted.contains(key)
         lock.unlock()
         if known { return }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = []
-        process.environment = ProcessInfo.processInfo.environment.merging([variable: path]) { $1 }
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        if process.terminationReason == .uncaughtSignal {
-            throw DataError(file: path, "reading it crashed libhdf5 (signal \(process.terminationStatus), in a separate process that dltrain started to vet the file); the file is damaged or crafted")
+        if let signal = try crashSignal(running: executable, with: variable, set: path) {
+            throw DataError(file: path, "reading it crashed libhdf5 (signal \(signal), in a separate process that dltrain started to vet the file); the file is damaged or crafted")
         }
         lock.lock()
         vetted.insert(key)
         lock.unlock()
+    }
+
+    /// Runs `executable` (no arguments, output discarded) with `variable` set to `value`, and
+    /// returns the signal that ended it, or nil when it exited.
+    public static func crashSignal(running executable: String, with variable: String, set value: String) throws -> Int32? {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = []
+        process.environment = ProcessInfo.processInfo.environment.merging([variable: value]) { $1 }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        return process.terminationReason == .uncaughtSignal ? process.terminationStatus : nil
     }
 }

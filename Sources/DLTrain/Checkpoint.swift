@@ -111,16 +111,8 @@ public struct Checkpoint {
 
     /// Runs `executable` as the isolated reader of `path`; throws when libhdf5 crashed on it.
     public static func spawnTrial(of path: String, executable: String) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = []
-        process.environment = ProcessInfo.processInfo.environment.merging([trialVariable: path]) { $1 }
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        if process.terminationReason == .uncaughtSignal {
-            throw DataError(file: path, "not a dltrain checkpoint: reading it crashed libhdf5 (signal \(process.terminationStatus)); the file is damaged or crafted")
+        if let signal = try HDF5Isolation.crashSignal(running: executable, with: trialVariable, set: path) {
+            throw DataError(file: path, "not a dltrain checkpoint: reading it crashed libhdf5 (signal \(signal)); the file is damaged or crafted")
         }
     }
 

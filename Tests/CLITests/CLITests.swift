@@ -20,8 +20,14 @@ import Testing
     }
 
     func run(_ arguments: [String], in directory: URL = CLITests.packageRoot, environment: [String: String] = [:]) throws -> Result {
+        try Self.execute(Self.binary, arguments, in: directory, environment: environment)
+    }
+
+    /// Runs any program (`env` finds it on PATH when `executable` is "/usr/bin/env") and
+    /// collects its exit status and output.
+    static func execute(_ executable: String, _ arguments: [String], in directory: URL = CLITests.packageRoot, environment: [String: String] = [:]) throws -> Result {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.currentDirectoryURL = directory
         if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }

@@ -9,16 +9,8 @@ import Testing
     static let script = CLITests.packageRoot.appendingPathComponent("Tests/python/onnx_check.py").path
 
     func python(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", Self.script] + arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let text = out.fileHandleForReading.readDataToEndOfFile(), errors = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: text, as: UTF8.self) + String(decoding: errors, as: UTF8.self))
+        let r = try CLITests.execute("/usr/bin/env", ["python3", Self.script] + arguments)
+        return (r.status, r.stdout + r.stderr)
     }
 
     /// Trains `config`, exports it both ways, predicts new rows near `data`'s with dltrain and
@@ -155,18 +147,11 @@ import Testing
         try (features.joined(separator: "\n") + "\n").write(toFile: digitsFeatures, atomically: true, encoding: .utf8)
         #expect(try cli.run(["predict", digits + "/checkpoints/best.h5", "--data", digitsFeatures, "--out", digitsPredictions]).status == 0)
 
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", root.appendingPathComponent("Tests/python/readme_snippet.py").path, root.appendingPathComponent("README.md").path,
-                             work.path, irisPredictions, digits + "/checkpoints/best.h5", digitsFeatures, digitsPredictions]
-        let out = Pipe()
-        process.standardOutput = out
-        try process.run()
-        let text = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
-        let lastLine = String(decoding: text, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? ""
+        let r = try CLITests.execute("/usr/bin/env", ["python3", root.appendingPathComponent("Tests/python/readme_snippet.py").path, root.appendingPathComponent("README.md").path,
+                                                      work.path, irisPredictions, digits + "/checkpoints/best.h5", digitsFeatures, digitsPredictions])
+        #expect(r.status == 0, "\(r.stderr)")
+        let lastLine = r.stdout.split(separator: "\n").last.map(String.init) ?? ""
         let differences = (try? JSONSerialization.jsonObject(with: Data(lastLine.utf8)) as? [String: [Double]])?["max_abs_diff"] ?? []
-        #expect(differences.count == 2 && differences.allSatisfy { $0 < 1e-5 }, "\(String(decoding: text, as: UTF8.self))")
+        #expect(differences.count == 2 && differences.allSatisfy { $0 < 1e-5 }, "\(r.stdout)")
     }
 }

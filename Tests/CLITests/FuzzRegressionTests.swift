@@ -20,16 +20,9 @@ import Testing
     func inputsAreLoadedOrRefused(target: String) throws {
         let regressions = files("regressions", target), seeds = files("corpus", target)
         #expect(!seeds.isEmpty)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.replayer)
-        process.arguments = [target] + regressions + seeds
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "the replayer crashed: \(text.suffix(500))")
+        let r = try CLITests.execute(Self.replayer, [target] + regressions + seeds)
+        let text = r.stdout
+        #expect(r.status == 0, "the replayer crashed: \(text.suffix(500))")
         let lines = text.split(separator: "\n")
         #expect(lines.count == regressions.count + seeds.count, "\(text)")
         // A damaged input must be refused (a damaged HDF5 file may still open, with

@@ -7,18 +7,7 @@ import Testing
     static let release = CLITests.packageRoot.appendingPathComponent(".build/release/dltrain").path
 
     func shell(_ script: String, environment: [String: String] = [:]) throws -> CLITests.Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = ["-c", script]
-        process.currentDirectoryURL = CLITests.packageRoot
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile(), stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return CLITests.Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+        try CLITests.execute("/bin/bash", ["-c", script], environment: environment)
     }
 
     /// 20 kill -9s of fit and 20 of sweep at random moments; every resume completes to the

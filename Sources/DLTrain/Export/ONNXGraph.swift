@@ -33,31 +33,29 @@ struct ONNXGraph {
     /// A float32 initializer (weights, preprocessing statistics, scalars).
     mutating func constant(_ name: String, shape: [Int], values: [Float]) -> String {
         precondition(shape.reduce(1, *) == values.count, "\(name): \(values.count) values for shape \(shape)")
-        let name = unique(name)
-        var tensor = ProtobufMessage()
-        for d in shape { tensor.int(1, d) }           // dims
-        tensor.int(2, ElementType.float.rawValue)     // data_type
-        tensor.string(8, name)                        // name
         var raw: [UInt8] = []
         raw.reserveCapacity(values.count * 4)
         for v in values { withUnsafeBytes(of: v.bitPattern.littleEndian) { raw.append(contentsOf: $0) } }
-        tensor.data(9, raw)                           // raw_data, little-endian
-        initializers.append(tensor)
-        return name
+        return initializer(name, shape: shape, type: .float, raw: raw)
     }
 
     mutating func scalar(_ name: String, _ value: Float) -> String { constant(name, shape: [], values: [value]) }
 
     /// An int64 initializer (shapes for Reshape, indices for Slice).
     mutating func integers(_ name: String, _ values: [Int]) -> String {
-        let name = unique(name)
-        var tensor = ProtobufMessage()
-        tensor.int(1, values.count)
-        tensor.int(2, ElementType.int64.rawValue)
-        tensor.string(8, name)
         var raw: [UInt8] = []
         for v in values { withUnsafeBytes(of: Int64(v).littleEndian) { raw.append(contentsOf: $0) } }
-        tensor.data(9, raw)
+        return initializer(name, shape: [values.count], type: .int64, raw: raw)
+    }
+
+    /// A `TensorProto` of little-endian `raw` data, added to the graph's initializers.
+    private mutating func initializer(_ name: String, shape: [Int], type: ElementType, raw: [UInt8]) -> String {
+        let name = unique(name)
+        var tensor = ProtobufMessage()
+        for d in shape { tensor.int(1, d) }           // dims
+        tensor.int(2, type.rawValue)                  // data_type
+        tensor.string(8, name)                        // name
+        tensor.data(9, raw)                           // raw_data
         initializers.append(tensor)
         return name
     }
