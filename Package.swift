@@ -39,7 +39,9 @@ let package = Package(
             dependencies: ["COpenBLAS", .product(name: "RealModule", package: "swift-numerics")]
         ),
         .target(name: "DLNN", dependencies: ["DLCore", .product(name: "RealModule", package: "swift-numerics")]),
-        .target(name: "DLOptim", dependencies: ["DLCore", .product(name: "RealModule", package: "swift-numerics")]),
+        // Hot loops compiled for several x86 levels, chosen at load time (Adam's update).
+        .target(name: "CKernels"),
+        .target(name: "DLOptim", dependencies: ["DLCore", "CKernels", .product(name: "RealModule", package: "swift-numerics")]),
         .target(name: "DLData", dependencies: ["DLCore", "CHDF5Shim"]),
         .target(name: "DLTrain", dependencies: ["DLCore", "DLNN", "DLOptim", "DLData"]),
         .executableTarget(

@@ -1,3 +1,4 @@
+import CKernels
 import DLCore
 import Foundation
 import RealModule
@@ -216,7 +217,6 @@ public final class Adam: Optimizer {
 
 /// Adam's update over one contiguous span, 16 lanes at a time (a single pass over θ, g, m, v).
 enum AdamKernel {
-    typealias Lanes = SIMD16<Float>
 
     /// One span's update, as plain values so it can cross to the helper thread unallocated.
     struct Task {
@@ -268,28 +268,6 @@ enum AdamKernel {
     static func update(_ theta: UnsafeMutablePointer<Float>, _ g: UnsafeMutablePointer<Float>, _ m: UnsafeMutablePointer<Float>,
                        _ v: UnsafeMutablePointer<Float>, count: Int, beta1: Float, beta2: Float, stepSize: Float, epsHat: Float,
                        coupled: Float, shrink: Float) {
-        let width = Lanes.scalarCount, whole = count / width * width
-        let b1 = Lanes(repeating: beta1), b2 = Lanes(repeating: beta2), a1 = Lanes(repeating: 1 - beta1), a2 = Lanes(repeating: 1 - beta2)
-        let alpha = Lanes(repeating: stepSize), eps = Lanes(repeating: epsHat), wd = Lanes(repeating: coupled), keep = Lanes(repeating: shrink)
-        var i = 0
-        while i < whole {
-            let p = UnsafeMutableRawPointer(theta + i), gp = UnsafeMutableRawPointer(g + i)
-            let mp = UnsafeMutableRawPointer(m + i), vp = UnsafeMutableRawPointer(v + i)
-            let th = p.loadUnaligned(as: Lanes.self)
-            let gi = gp.loadUnaligned(as: Lanes.self) + wd * th
-            let mi = b1 * mp.loadUnaligned(as: Lanes.self) + a1 * gi
-            let vi = b2 * vp.loadUnaligned(as: Lanes.self) + a2 * gi * gi
-            mp.storeBytes(of: mi, as: Lanes.self)
-            vp.storeBytes(of: vi, as: Lanes.self)
-            p.storeBytes(of: th * keep - alpha * mi / (vi.squareRoot() + eps), as: Lanes.self)
-            i += width
-        }
-        while i < count {
-            let gi = g[i] + coupled * theta[i]
-            m[i] = beta1 * m[i] + (1 - beta1) * gi
-            v[i] = beta2 * v[i] + (1 - beta2) * gi * gi
-            theta[i] = theta[i] * shrink - stepSize * m[i] / (v[i].squareRoot() + epsHat)
-            i += 1
-        }
+        dl_adam_update(theta, g, m, v, count, beta1, beta2, stepSize, epsHat, coupled, shrink)
     }
 }

@@ -1,0 +1,12 @@
+#ifndef DLTRAIN_CKERNELS_H
+#define DLTRAIN_CKERNELS_H
+
+/// The Adam (and AdamW) update over `count` parameters in place, exactly the arithmetic of
+/// DLOptim's AdamKernel (the same operations in the same order, no fused multiply-adds):
+///   g' = g + coupled·θ;  m = β1·m + (1−β1)·g';  v = β2·v + (1−β2)·g'·g';
+///   θ = θ·shrink − stepSize·m / (√v + epsHat)
+/// Compiled for AVX-512, AVX2 and baseline x86-64, chosen when the library loads.
+void dl_adam_update(float *theta, const float *g, float *m, float *v, long count,
+                    float beta1, float beta2, float stepSize, float epsHat, float coupled, float shrink);
+
+#endif
