@@ -33,7 +33,7 @@ public struct Checkpoint {
         // The texts grow with the history, so each write frees buffers a little smaller than
         // the next one needs: glibc keeps them, and the resident size would creep up by a few
         // KB an epoch over a long run. Returning free memory to the system keeps it flat.
-        defer { Checkpoint.returnFreeMemory() }
+        defer { returnFreeMemory() }
         try HDF5File.writeAtomically(path) { file in
             let graph = trainer.model.graph, store = trainer.parameters
             for spec in graph.parameters {
@@ -81,12 +81,6 @@ public struct Checkpoint {
         }
     }
 
-    /// glibc's `malloc_trim(0)` (not in Swift's Glibc module, so found by name).
-    static let returnFreeMemory: @Sendable () -> Void = {
-        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_trim") else { return {} }
-        let trim = unsafeBitCast(symbol, to: (@convention(c) (Int) -> Int32).self)
-        return { _ = trim(0) }
-    }()
 
     /// Installed by the executable: reads `path` as ``read(_:)`` does, in a child process,
     /// the same reads in the same order (a libhdf5 crash on a damaged file can depend on the

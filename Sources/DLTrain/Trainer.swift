@@ -96,7 +96,7 @@ public final class Trainer {
         let started = Date()
         data = try TrainingData(config: config, fold: fold)
         // Reading and splitting leave freed buffers (libhdf5's among them) that glibc would keep.
-        Checkpoint.returnFreeMemory()
+        returnFreeMemory()
         dataSeconds = Date().timeIntervalSince(started)
         let inputs = data.preprocessor.outputColumns
         if let image = config.data.augment.image, image.shape.reduce(1, *) != data.train.columns {
