@@ -4,11 +4,25 @@ import Glibc
 /// The one door to OpenBLAS. Everything above the core multiplies matrices through
 /// ``Scalar/gemm(transposeA:transposeB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)``.
 public enum BLAS {
-    /// Threads OpenBLAS uses for each product. Results are bit-reproducible for a fixed count.
+    /// Threads for each product. Two are dltrain's own: OpenBLAS runs single-threaded and each
+    /// large product is cut in two halves of its output, one computed on a persistent helper
+    /// thread (OpenBLAS's own threading allocates job buffers on every call and its idle
+    /// workers spin). More than two are OpenBLAS's. Results are bit-reproducible for a fixed count.
     public static var threadCount: Int {
-        get { Int(openblas_get_num_threads()) }
-        set { openblas_set_num_threads(Int32(max(1, newValue))) }
+        get { splitting ? 2 : Int(openblas_get_num_threads()) }
+        set {
+            let count = max(1, newValue)
+            splitting = count == 2
+            openblas_set_num_threads(Int32(splitting ? 1 : count))
+        }
     }
+    /// Whether products are split over dltrain's two threads; initially when OpenBLAS was
+    /// started with two (the default on a two-core machine).
+    nonisolated(unsafe) static var splitting: Bool = {
+        guard openblas_get_num_threads() == 2 else { return false }
+        openblas_set_num_threads(1)
+        return true
+    }()
 
     /// Whether the CPU has the AVX-512 subsets OpenBLAS's SkylakeX kernels use (from /proc/cpuinfo).
     public static var cpuHasAVX512: Bool {
@@ -37,6 +51,33 @@ public enum BLAS {
         _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
         _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int
     ) {
+        // Worth a second thread from about a million multiply-adds.
+        if splitting, m * n * k >= 1 << 20, let helper = GEMMHelper.shared {
+            if n >= m && n >= 32 {
+                let half = (n / 2 + 15) & ~15  // C's columns: op(B)'s columns
+                helper.run(GEMMHelper.Task(ta: ta, tb: tb, m: m, n: n - half, k: k, alpha: alpha, a: a, lda: lda,
+                                           b: tb ? b + half * ldb : b + half, ldb: ldb, beta: beta, c: c + half, ldc: ldc))
+                plainSgemm(ta, tb, m, half, k, alpha, a, lda, b, ldb, beta, c, ldc)
+                helper.wait()
+                return
+            }
+            if m >= 32 {
+                let half = (m / 2 + 15) & ~15  // C's rows: op(A)'s rows
+                helper.run(GEMMHelper.Task(ta: ta, tb: tb, m: m - half, n: n, k: k, alpha: alpha, a: ta ? a + half : a + half * lda, lda: lda,
+                                           b: b, ldb: ldb, beta: beta, c: c + half * ldc, ldc: ldc))
+                plainSgemm(ta, tb, half, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+                helper.wait()
+                return
+            }
+        }
+        plainSgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+    }
+
+    static func plainSgemm(
+        _ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
+        _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
+        _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int
+    ) {
         cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
@@ -50,4 +91,51 @@ public enum BLAS {
         cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
+}
+
+/// The second thread of a split product: one ``Task`` at a time, handed over through
+/// semaphores, nothing allocated per call.
+final class GEMMHelper: @unchecked Sendable {
+    struct Task {
+        var ta, tb: Bool
+        var m, n, k: Int
+        var alpha: Float
+        var a: UnsafePointer<Float>, lda: Int
+        var b: UnsafePointer<Float>, ldb: Int
+        var beta: Float
+        var c: UnsafeMutablePointer<Float>, ldc: Int
+    }
+
+    nonisolated(unsafe) static let shared: GEMMHelper? = sysconf(Int32(_SC_NPROCESSORS_ONLN)) > 1 ? GEMMHelper() : nil
+
+    private var task: Task?
+    private var start = sem_t(), done = sem_t()
+
+    private init() {
+        sem_init(&start, 0, 0)
+        sem_init(&done, 0, 0)
+        var thread = pthread_t()
+        var attributes = pthread_attr_t()
+        pthread_attr_init(&attributes)
+        pthread_attr_setstacksize(&attributes, 1 << 20)
+        let context = Unmanaged.passRetained(self).toOpaque()
+        pthread_create(&thread, &attributes, { context in
+            let helper = Unmanaged<GEMMHelper>.fromOpaque(context!).takeUnretainedValue()
+            while true {
+                sem_wait(&helper.start)
+                if let t = helper.task {
+                    BLAS.plainSgemm(t.ta, t.tb, t.m, t.n, t.k, t.alpha, t.a, t.lda, t.b, t.ldb, t.beta, t.c, t.ldc)
+                }
+                sem_post(&helper.done)
+            }
+        }, context)
+        pthread_attr_destroy(&attributes)
+    }
+
+    func run(_ next: Task) {
+        task = next
+        sem_post(&start)
+    }
+
+    func wait() { sem_wait(&done) }
 }
