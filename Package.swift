@@ -56,6 +56,6 @@ let package = Package(
         .testTarget(name: "DLDataTests", dependencies: ["DLData", "DLCore", "TestSupport"]),
         .testTarget(name: "DLOptimTests", dependencies: ["DLOptim", "DLCore"]),
         .testTarget(name: "DLTrainTests", dependencies: ["DLTrain", "DLNN", "DLOptim", "DLData", "DLCore", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["dltrain", "DLTrain"]),
+        .testTarget(name: "CLITests", dependencies: ["dltrain", "DLTrain", "TestSupport"]),
     ]
 )

@@ -54,8 +54,7 @@ public enum HDF5Isolation {
     /// Vets `path` in a child unless done before; throws when libhdf5 crashed reading it.
     static func vet(_ path: String) throws {
         guard let executable else { return }
-        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
-        let key = "\(path)@\((attributes?[.size] as? Int) ?? -1)@\((attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0)"
+        let key = key(of: path)
         lock.lock()
         let known = vetted.contains(key)
         lock.unlock()
@@ -63,9 +62,23 @@ public enum HDF5Isolation {
         if let signal = try crashSignal(running: executable, with: variable, set: path) {
             throw DataError(file: path, "reading it crashed libhdf5 (signal \(signal), in a separate process that dltrain started to vet the file); the file is damaged or crafted")
         }
+        vouch(for: key)
+    }
+
+    /// Records `path` as read safely by a child, so opening it does not start another.
+    /// (A checkpoint's trial reads it exactly as dltrain will, which is more than vetting does.)
+    public static func vouch(forFile path: String) { vouch(for: key(of: path)) }
+
+    private static func vouch(for key: String) {
         lock.lock()
         vetted.insert(key)
         lock.unlock()
+    }
+
+    /// A file's identity for vetting: path, size and modification time, so a rewritten file is vetted again.
+    private static func key(of path: String) -> String {
+        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
+        return "\(path)@\((attributes?[.size] as? Int) ?? -1)@\((attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0)"
     }
 
     /// Runs `executable` (no arguments, output discarded) with `variable` set to `value`, and

@@ -108,6 +108,7 @@ public struct Checkpoint {
         if let signal = try HDF5Isolation.crashSignal(running: executable, with: trialVariable, set: path) {
             throw DataError(file: path, "not a dltrain checkpoint: reading it crashed libhdf5 (signal \(signal)); the file is damaged or crafted")
         }
+        HDF5Isolation.vouch(forFile: path)
     }
 
     /// Reads and checks `path`: a file that is not one of ours, or is damaged, is a clear error.

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Runs the built `dltrain` binary as a user would and checks exit codes, files and numbers.
@@ -13,31 +14,15 @@ import Testing
         return packageRoot.appendingPathComponent(".build/debug/dltrain").path
     }
 
-    struct Result {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-    }
+    typealias Result = ProgramResult
 
     func run(_ arguments: [String], in directory: URL = CLITests.packageRoot, environment: [String: String] = [:]) throws -> Result {
         try Self.execute(Self.binary, arguments, in: directory, environment: environment)
     }
 
-    /// Runs any program (`env` finds it on PATH when `executable` is "/usr/bin/env") and
-    /// collects its exit status and output.
+    /// Runs any program from the package root (see ``runProgram(_:_:in:environment:removing:input:)``).
     static func execute(_ executable: String, _ arguments: [String], in directory: URL = CLITests.packageRoot, environment: [String: String] = [:]) throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.currentDirectoryURL = directory
-        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile(), stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+        try runProgram(executable, arguments, in: directory, environment: environment)
     }
 
     func temporary(_ name: String = #function) throws -> URL {
@@ -179,17 +164,9 @@ import Testing
                 print(path, "valid" if not errors else "INVALID: " + "; ".join(e.message for e in errors))
             print("bad config", "rejected" if list(validator.iter_errors(json.load(open(sys.argv[-1])))) else "ACCEPTED")
             """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script, schemaPath] + configs.map { CLITests.packageRoot.appendingPathComponent("configs/\($0)").path } + [bad]
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let errors = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "python jsonschema failed (scripts/setup installs it): \(errors)")
+        let validation = try CLITests.execute("/usr/bin/env", ["python3", "-c", script, schemaPath] + configs.map { CLITests.packageRoot.appendingPathComponent("configs/\($0)").path } + [bad])
+        let text = validation.stdout
+        #expect(validation.status == 0, "python jsonschema failed (scripts/setup installs it): \(validation.stderr)")
         let lines = text.split(separator: "\n")
         #expect(lines.count == configs.count + 1)
         for line in lines.dropLast() { #expect(line.hasSuffix(" valid"), "\(line)") }
@@ -202,18 +179,9 @@ import Testing
 @Suite struct ReadmeReferenceTests {
     @Test func readmeReferenceMatchesTheSchema() throws {
         let schema = try CLITests().run(["schema"])
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", CLITests.packageRoot.appendingPathComponent("scripts/config-reference").path]
-        let input = Pipe(), output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        try process.run()
-        input.fileHandleForWriting.write(Data(schema.stdout.utf8))
-        try input.fileHandleForWriting.close()
-        let generated = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0 && generated.contains("| `model.layers[].activation` |"))
+        let reference = try runProgram("/usr/bin/env", ["python3", CLITests.packageRoot.appendingPathComponent("scripts/config-reference").path], input: schema.stdout)
+        let generated = reference.stdout
+        #expect(reference.status == 0 && generated.contains("| `model.layers[].activation` |"))
         let readme = try String(contentsOf: CLITests.packageRoot.appendingPathComponent("README.md"), encoding: .utf8)
         let start = try #require(readme.range(of: "<!-- config-reference:start -->\n")), end = try #require(readme.range(of: "<!-- config-reference:end -->"))
         #expect(String(readme[start.upperBound..<end.lowerBound]) == generated,

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Bad data through `dltrain fit`: each case exits 2 with a message naming the file and
@@ -65,12 +66,8 @@ import Testing
                 f["X"] = np.arange(8, dtype=np.int16).reshape(4, 2)
                 f["y"] = np.array([0, 1, 0], dtype=np.int64)
             """
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", "-c", python, dir.appendingPathComponent("d.h5").path]
-        try p.run()
-        p.waitUntilExit()
-        try #require(p.terminationStatus == 0, "h5py is installed by scripts/setup")
+        let written = try runProgram("/usr/bin/env", ["python3", "-c", python, dir.appendingPathComponent("d.h5").path])
+        try #require(written.status == 0, "h5py is installed by scripts/setup: \(written.stderr)")
         let missing = try fit(data: "{\"train\": {\"path\": \"d.h5\", \"features\": \"features\", \"target\": \"y\"}, \"task\": \"classification\"}", files: [:], in: dir)
         #expect(missing.status == 2 && missing.stderr.contains("no dataset \"features\"; the file has \"X\", \"y\""))
         let mismatch = try fit(data: "{\"train\": {\"path\": \"d.h5\", \"features\": \"X\", \"target\": \"y\"}, \"task\": \"classification\"}", files: [:], in: dir)

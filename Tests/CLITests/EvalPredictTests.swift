@@ -1,5 +1,6 @@
 @testable import DLTrain
 import Foundation
+import TestSupport
 import Testing
 
 /// `dltrain eval`, `predict` and `inspect` end to end.
@@ -127,11 +128,7 @@ import Testing
         #expect(text.status == 2 && text.stderr.contains("not an HDF5 file"))
         // An HDF5 file that is not ours.
         let foreign = dir.appendingPathComponent("foreign.h5").path
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", "-c", "import h5py, sys; h5py.File(sys.argv[1], 'w')['w'] = [1.0, 2.0]", foreign]
-        try p.run()
-        p.waitUntilExit()
+        try #require(try runProgram("/usr/bin/env", ["python3", "-c", "import h5py, sys; h5py.File(sys.argv[1], 'w')['w'] = [1.0, 2.0]", foreign]).status == 0)
         let notOurs = try cli.run(["predict", foreign, "--data", "data/iris.csv", "--out", dir.appendingPathComponent("x.csv").path])
         #expect(notOurs.status == 2 && notOurs.stderr.contains("not a dltrain checkpoint"))
         // Truncated.

@@ -1,5 +1,6 @@
 @testable import DLTrain
 import Foundation
+import TestSupport
 #if canImport(FoundationXML)
 import FoundationXML
 #endif
@@ -276,17 +277,9 @@ import Testing
     func underTerminal(_ environment: String) throws -> String {
         let out = NSTemporaryDirectory() + "dltrain-tty-\(UUID().uuidString.prefix(6))"
         let command = "\(environment) \(CLITests.binary) fit configs/iris.json --set training.epochs=40 --set training.batch_size=2 --out \(out)"
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/script")
-        p.arguments = ["-qefc", command, "/dev/null"]
-        p.currentDirectoryURL = CLITests.packageRoot
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        try p.run()
-        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0, "\(text)")
-        return text
+        let terminal = try runProgram("/usr/bin/script", ["-qefc", command, "/dev/null"], in: CLITests.packageRoot)
+        #expect(terminal.status == 0, "\(terminal.stdout)")
+        return terminal.stdout
     }
 
     @Test func liveBarOnATerminal() throws {

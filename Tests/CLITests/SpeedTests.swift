@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// What the speed work promises that a test can check without timing anything.
@@ -11,19 +12,10 @@ import Testing
         let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
         let avx512 = ["avx512f", "avx512bw", "avx512dq", "avx512vl"].allSatisfy { cpuinfo.contains(" \($0)") }
         let out = NSTemporaryDirectory() + "dltrain-blas-\(UUID().uuidString.prefix(6))"
-        var environment = ProcessInfo.processInfo.environment
-        environment.removeValue(forKey: "OPENBLAS_CORETYPE")
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: CLITests.binary)
-        p.arguments = ["fit", "configs/xor.json", "--set", "training.epochs=1", "--out", out]
-        p.currentDirectoryURL = CLITests.packageRoot
-        p.environment = environment
-        let err = Pipe()
-        p.standardError = err
-        try p.run()
-        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0)
+        let chosen = try runProgram(CLITests.binary, ["fit", "configs/xor.json", "--set", "training.epochs=1", "--out", out],
+                                    in: CLITests.packageRoot, removing: ["OPENBLAS_CORETYPE"])
+        let text = chosen.stderr
+        #expect(chosen.status == 0)
         if avx512 { #expect(text.contains("BLAS: OpenBLAS SkylakeX kernels"), "\(text)") } else { #expect(text.contains("BLAS: OpenBLAS")) }
         let kept = try cli.run(["fit", "configs/xor.json", "--set", "training.epochs=1", "--out", out], environment: ["OPENBLAS_CORETYPE": "Haswell"])
         #expect(kept.stderr.contains("BLAS: OpenBLAS Haswell kernels"))
@@ -32,40 +24,25 @@ import Testing
         #expect(version.status == 0 && version.stdout.hasPrefix("0.1.0"))
     }
 
-    /// No heap allocation in dltrain's steady-state training step: with one BLAS thread (so
-    /// OpenBLAS's threaded GEMM, which allocates job buffers, is not involved), counted by
-    /// scripts/malloc-count.c preloaded, on the release build (users run that; a debug build's
-    /// unspecialised generics box temporaries). scripts/test builds it; this builds it if missing.
-    @Test func trainingStepDoesNotAllocate() throws {
+    /// No heap allocation in dltrain's steady-state training step, with one BLAS thread and
+    /// with two (dltrain's own split of each product; OpenBLAS's threading, which allocates job
+    /// buffers on every call, is not used), counted by scripts/malloc-count.c preloaded, on the
+    /// release build (users run that; a debug build's unspecialised generics box temporaries).
+    /// scripts/test builds it; this builds it if missing.
+    @Test(arguments: [1, 2])
+    func trainingStepDoesNotAllocate(threads: Int) throws {
         let release = CLITests.packageRoot.appendingPathComponent(".build/release/dltrain").path
         if !FileManager.default.isExecutableFile(atPath: release) {
-            let build = Process()
-            build.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            build.arguments = ["swift", "build", "-c", "release", "--product", "dltrain"]
-            build.currentDirectoryURL = CLITests.packageRoot
-            try build.run()
-            build.waitUntilExit()
+            _ = try runProgram("/usr/bin/env", ["swift", "build", "-c", "release", "--product", "dltrain"], in: CLITests.packageRoot)
         }
         try #require(FileManager.default.isExecutableFile(atPath: release))
         let library = NSTemporaryDirectory() + "dltrain-malloc-count-\(UUID().uuidString.prefix(6)).so"
-        let cc = Process()
-        cc.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        cc.arguments = ["cc", "-O2", "-shared", "-fPIC", "-o", library, CLITests.packageRoot.appendingPathComponent("scripts/malloc-count.c").path, "-ldl"]
-        try cc.run()
-        cc.waitUntilExit()
-        try #require(cc.terminationStatus == 0)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: release)
-        p.arguments = ["fit", "configs/digits.json", "--quiet", "--set", "training.epochs=2", "--set", "training.threads=1", "--set", "training.batch_size=16",
-                       "--out", NSTemporaryDirectory() + "dltrain-alloc-\(UUID().uuidString.prefix(6))"]
-        p.currentDirectoryURL = CLITests.packageRoot
-        p.environment = ProcessInfo.processInfo.environment.merging(["LD_PRELOAD": library, "DLTRAIN_COUNT_ALLOCATIONS": "1"]) { $1 }
-        let err = Pipe()
-        p.standardError = err
-        try p.run()
-        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        let r = CLITests.Result(status: p.terminationStatus, stdout: "", stderr: stderr)
+        let cc = try runProgram("/usr/bin/env", ["cc", "-O2", "-shared", "-fPIC", "-o", library, CLITests.packageRoot.appendingPathComponent("scripts/malloc-count.c").path, "-ldl"])
+        try #require(cc.status == 0, "\(cc.stderr)")
+        let r = try runProgram(release, ["fit", "configs/digits.json", "--quiet", "--set", "training.epochs=2", "--set", "training.threads=\(threads)",
+                                         // 2,048 units: products of 2 million multiply-adds, which two threads split.
+                                         "--set", "training.batch_size=16", "--set", "model.layers.0.units=2048", "--out", NSTemporaryDirectory() + "dltrain-alloc-\(UUID().uuidString.prefix(6))"],
+                               in: CLITests.packageRoot, environment: ["LD_PRELOAD": library, "DLTRAIN_COUNT_ALLOCATIONS": "1"])
         #expect(r.status == 0, "\(r.stderr)")
         let match = try #require(r.stderr.firstMatch(of: /allocations in (\d+) steady-state steps of epoch 2: (\d+)/))
         let steps = Int(match.1)!, allocations = Int(match.2)!

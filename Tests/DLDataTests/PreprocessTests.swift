@@ -94,15 +94,9 @@ import Testing
             values = list(w) + list(z[:5].ravel()) + list(np.cov(white, rowvar=False).ravel())
             print(" ".join(repr(float(v)) for v in values))
             """
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", "-c", script, dir + "/x.csv"]
-        let out = Pipe()
-        p.standardOutput = out
-        try p.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0, "numpy missing? scripts/setup installs it")
+        let numpy = try runProgram("/usr/bin/env", ["python3", "-c", script, dir + "/x.csv"])
+        let text = numpy.stdout
+        #expect(numpy.status == 0, "numpy missing? scripts/setup installs it: \(numpy.stderr)")
         let reference = text.split(separator: " ").compactMap { Double($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
         try #require(reference.count == 4 + 10 + 16)
 

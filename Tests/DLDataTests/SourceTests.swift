@@ -204,18 +204,14 @@ import Testing
 @Suite struct CraftedHDF5Tests {
     @Test func hugeDeclaredShapesAreRefused() throws {
         let path = try temporaryDirectory() + "/huge.h5"
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", "-c", """
+        let written = try runProgram("/usr/bin/env", ["python3", "-c", """
             import h5py, sys
             with h5py.File(sys.argv[1], "w") as f:
                 f.create_dataset("X", shape=(10**12, 8), dtype="float32", chunks=(1024, 8))
                 f.create_dataset("y", shape=(10**12,), dtype="int32", chunks=(1024,))
                 f.create_dataset("wide", shape=(4, 2**62), dtype="float32", chunks=(1, 1024))
-            """, path]
-        try p.run()
-        p.waitUntilExit()
-        try #require(p.terminationStatus == 0)
+            """, path])
+        try #require(written.status == 0, "\(written.stderr)")
         let whole = errorText { try DataReader.read(SourceSpec(path: path, target: [.name("y")], features: "X"), kind: .numeric) }
         #expect(whole.contains("declares shape [1000000000000, 8]") && whole.contains("more than this machine's memory"))
         let overflow = errorText { try HDF5File.open(path).read("wide") }
