@@ -42,7 +42,11 @@ public final class Executor<T: Scalar>: @unchecked Sendable {
     var scratch: [UnsafeMutablePointer<T>?]
     private var ancestorsOfOutput: (output: Int, mask: [Bool]) = (-1, [])
 
-    public init(graph: Graph, parameters: ParameterStore<T>, batchCapacity: Int = 1) throws {
+    /// Whether this executor has gradient windows; one made for evaluation or prediction
+    /// (`gradients: false`) plans no gradient slab, only forward passes.
+    public let computesGradients: Bool
+
+    public init(graph: Graph, parameters: ParameterStore<T>, batchCapacity: Int = 1, gradients: Bool = true) throws {
         guard parameters.count == graph.parameterCount else {
             throw ShapeError("executor", "the parameter store holds \(parameters.count) scalars but the graph needs \(graph.parameterCount)")
         }
@@ -51,6 +55,7 @@ public final class Executor<T: Scalar>: @unchecked Sendable {
         self.parameters = parameters
         self.batchCapacity = batchCapacity
         self.rows = batchCapacity
+        self.computesGradients = gradients
 
         // Plan: offsets rounded up to 16 scalars (64 bytes for Float) so every window starts aligned.
         func aligned(_ n: Int) -> Int { (n + 15) & ~15 }
@@ -75,7 +80,7 @@ public final class Executor<T: Scalar>: @unchecked Sendable {
             let count = node.shape.count(rows: batchCapacity)
             valueOffsets[i] = valueTotal
             valueTotal += aligned(count)
-            if node.requiresGrad {
+            if gradients && node.requiresGrad {
                 gradOffsets[i] = gradTotal
                 gradTotal += aligned(count)
             }
@@ -92,20 +97,20 @@ public final class Executor<T: Scalar>: @unchecked Sendable {
         scratchSlab = scratchBase
         scratch = scratchOffsets.map { $0 >= 0 ? scratchBase.baseAddress! + $0 : nil }
 
-        let activations = activationSlab.baseAddress!, gradients = gradientSlab.baseAddress!
+        let activations = activationSlab.baseAddress!, gradientWindows = gradientSlab.baseAddress!
         value = []
         grad = []
         for (i, node) in graph.nodes.enumerated() {
             if case .parameter(let p) = node.op {
                 let spec = graph.parameters[p]
                 value.append(parameters.values.baseAddress! + spec.offset)
-                grad.append(spec.trainable ? parameters.gradients.baseAddress! + spec.offset : nil)
+                grad.append(computesGradients && spec.trainable ? parameters.gradients.baseAddress! + spec.offset : nil)
             } else if case .reshape(let source) = node.op {
                 value.append(value[source.index])
                 grad.append(grad[source.index])
             } else {
                 value.append(activations + valueOffsets[i])
-                grad.append(gradOffsets[i] >= 0 ? gradients + gradOffsets[i] : nil)
+                grad.append(gradOffsets[i] >= 0 ? gradientWindows + gradOffsets[i] : nil)
             }
             if case .constant(let c) = node.op {
                 for (j, x) in graph.constants[c].enumerated() { value[i][j] = T(x) }
@@ -203,6 +208,7 @@ public final class Executor<T: Scalar>: @unchecked Sendable {
         let outputCount = graph.shape(output).count(rows: rows)
         precondition(seed == nil || seed!.count == outputCount, "seed has \(seed!.count) scalars, output has \(outputCount)")
         precondition(seed != nil || outputCount == 1, "backward from a non-scalar output needs a seed")
+        precondition(computesGradients, "backward on an executor made with gradients: false")
         guard let outputGrad = grad[output.index] else { return }
         let needed = ancestors(of: output)
         if zeroingParameterGradients { parameters.zeroGradients() }

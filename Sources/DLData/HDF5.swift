@@ -62,7 +62,12 @@ public final class HDF5File {
 
     /// Closes the file (later calls do nothing); everything written is then in the file.
     public func close() {
-        if id >= 0 { H5Fclose(id) }
+        if id >= 0 {
+            H5Fclose(id)
+            // libhdf5 keeps freed blocks on free lists of its own (a 1 MiB type-conversion
+            // buffer after reading integer labels as floats): hand them back to malloc.
+            H5garbage_collect()
+        }
         id = -1
     }
 
@@ -243,6 +248,13 @@ public final class HDF5File {
     /// `compression` (1-9) deflates each chunk.
     public func write<T: HDF5Readable>(_ name: String, shape: [Int], values: [T], type: ElementType = .float32,
                                        chunkRows: Int? = nil, compression: Int? = nil) throws {
+        try values.withUnsafeBufferPointer { try write(name, shape: shape, values: $0, type: type, chunkRows: chunkRows, compression: compression) }
+    }
+
+    /// ``write(_:shape:values:type:chunkRows:compression:)`` from memory the caller owns
+    /// (parameters, optimizer state): no copy of the values on the way.
+    public func write<T: HDF5Readable>(_ name: String, shape: [Int], values: UnsafeBufferPointer<T>, type: ElementType = .float32,
+                                       chunkRows: Int? = nil, compression: Int? = nil) throws {
         precondition(shape.reduce(1, *) == values.count, "\(values.count) values for shape \(shape)")
         var dims = shape.map { hsize_t($0) }
         let space = H5Screate_simple(Int32(dims.count), &dims, nil)
@@ -261,7 +273,7 @@ public final class HDF5File {
         let dataset = H5Dcreate2(id, name, type.fileType, space, linkProperties, creation, dl_h5p_default())
         guard dataset >= 0 else { throw DataError(file: path, "cannot create dataset \"\(name)\" (does it exist already?)") }
         defer { H5Dclose(dataset) }
-        let status = values.withUnsafeBytes { H5Dwrite(dataset, T.memoryType, dl_h5s_all(), dl_h5s_all(), dl_h5p_default(), $0.baseAddress) }
+        let status = H5Dwrite(dataset, T.memoryType, dl_h5s_all(), dl_h5s_all(), dl_h5p_default(), values.baseAddress)
         guard status >= 0 else {
             throw DataError(file: path, "cannot write dataset \"\(name)\" (disk full?)")
         }

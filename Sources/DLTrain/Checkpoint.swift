@@ -37,10 +37,10 @@ public struct Checkpoint {
         try HDF5File.writeAtomically(path) { file in
             let graph = trainer.model.graph, store = trainer.parameters
             for spec in graph.parameters {
-                try file.write("parameters/\(spec.name)", shape: spec.shape, values: Array(store.values(of: spec)))
+                try file.write("parameters/\(spec.name)", shape: spec.shape, values: UnsafeBufferPointer(store.values(of: spec)))
             }
             for (name, buffer) in trainer.optimizerState {
-                try file.write("optimizer/\(name)", shape: [buffer.count], values: Array(buffer))
+                try file.write("optimizer/\(name)", shape: [buffer.count], values: UnsafeBufferPointer(buffer))
             }
             if let bestParameters { try file.write("best_parameters", shape: [bestParameters.count], values: bestParameters) }
             if let pause = FaultInjection.fromEnvironment().checkpointPauseMilliseconds {
@@ -75,12 +75,23 @@ public struct Checkpoint {
                 ])),
                 ("optimizer", .object([("name", .string(trainer.config.optimizer.name)), ("steps", .number(Double(trainer.optimizerSteps)))])),
                 ("dltrain_version", .string(DLTrain.dltrainVersion)),
-                ("created", .string(ISO8601DateFormatter().string(from: Date()))),
+                ("created", .string(utcTimestamp())),
             ])
             try file.writeText("meta/model.json", model.rendered())
         }
     }
 
+
+    /// Now as ISO 8601 UTC ("2026-11-23T02:42:41Z"), from the C library: Foundation's
+    /// ISO8601DateFormatter loads ICU's calendar and time-zone data, about 5 MiB of resident
+    /// memory for one string per checkpoint.
+    static func utcTimestamp() -> String {
+        var seconds = time(nil)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        func two(_ x: Int32) -> String { x < 10 ? "0\(x)" : "\(x)" }
+        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))Z"
+    }
 
     /// Installed by the executable: reads `path` as ``read(_:)`` does, in a child process,
     /// the same reads in the same order (a libhdf5 crash on a damaged file can depend on the

@@ -40,7 +40,7 @@ public final class Predictor {
         for path in paths {
             let checkpoint = try Checkpoint.read(path)
             let (config, model, store) = try checkpoint.restoredModel(path: path)
-            let executor = try Executor(graph: model.graph, parameters: store, batchCapacity: batchCapacity)
+            let executor = try Executor(graph: model.graph, parameters: store, batchCapacity: batchCapacity, gradients: false)
             executor.training = false
             members.append(Member(path: path, config: config, model: model, checkpoint: checkpoint, executor: executor))
         }

@@ -122,7 +122,7 @@ public final class Trainer {
         // Dropout masks, data order and augmentation each draw from a stream of their own.
         step.rng = RandomSource(seed: config.seed &+ 0xD20F)
         let evaluationBatch = Swift.max(batch, 256)
-        evaluation = try Executor(graph: model.graph, parameters: parameters, batchCapacity: evaluationBatch)
+        evaluation = try Executor(graph: model.graph, parameters: parameters, batchCapacity: evaluationBatch, gradients: false)
         evaluation.training = false
 
         let encoding = Trainer.targetEncoding(config, classes: data.classNames.count, targetWidth: data.train.targetWidth)

@@ -23,6 +23,25 @@ import Testing
         #expect(Array(planned.parameters.gradients) == Array(exact.parameters.gradients))
     }
 
+    /// An executor made for evaluation (`gradients: false`) computes the same forward pass
+    /// as a training one and has no gradient windows, not even the parameters'.
+    @Test func evaluationExecutorHasNoGradients() throws {
+        let h = Harness(rows: 5)
+        let g = h.graph
+        let x = try h.input("x", [Shape.batch, 4])
+        let w = try h.parameter("w", [4, 3]), b = try h.parameter("b", [3])
+        let z = try g.unary(.relu, try g.add(try g.matmul(x, w), b))
+        let training = try h.executor()
+        training.forward()
+        let evaluation = try Executor(graph: g, parameters: training.parameters, batchCapacity: 5, gradients: false)
+        try evaluation.setInput(x, h.inputs[x]!)
+        evaluation.forward()
+        #expect(evaluation.value(of: z).scalars == training.value(of: z).scalars)
+        #expect(!evaluation.computesGradients && training.computesGradients)
+        #expect(evaluation.gradient(of: z) == nil && evaluation.gradient(of: w) == nil)
+        #expect(training.gradient(of: w) != nil)
+    }
+
     /// Float and Double executors of one graph agree to float precision.
     @Test func floatMatchesDouble() throws {
         let h = Harness(rows: 16)
