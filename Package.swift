@@ -36,10 +36,10 @@ let package = Package(
         .target(name: "CHDF5Shim", dependencies: ["CHDF5"]),
         .target(
             name: "DLCore",
-            dependencies: ["COpenBLAS", .product(name: "RealModule", package: "swift-numerics")]
+            dependencies: ["COpenBLAS", "CKernels", .product(name: "RealModule", package: "swift-numerics")]
         ),
         .target(name: "DLNN", dependencies: ["DLCore", .product(name: "RealModule", package: "swift-numerics")]),
-        // Hot loops compiled for several x86 levels, chosen at load time (Adam's update).
+        // Hot loops compiled for several x86 levels, chosen at load time (Adam's update, narrow products).
         .target(name: "CKernels"),
         .target(name: "DLOptim", dependencies: ["DLCore", "CKernels", .product(name: "RealModule", package: "swift-numerics")]),
         .target(name: "DLData", dependencies: ["DLCore", "CHDF5Shim"]),

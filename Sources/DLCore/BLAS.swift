@@ -1,3 +1,4 @@
+import CKernels
 import COpenBLAS
 import Glibc
 
@@ -78,6 +79,19 @@ public enum BLAS {
         _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
         _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int
     ) {
+        // OpenBLAS 0.3.21's AVX-512 small-matrix kernel (neither operand transposed, m·n·k up
+        // to 10^6) mallocs a scratch copy on every call when C's columns leave 1 to 8 past a
+        // multiple of 16: a classifier's output layer with a few classes, once per step. Those
+        // last columns are computed by dltrain's own kernel, the rest by OpenBLAS.
+        let narrow = n % 16
+        if !ta && !tb && narrow >= 1 && narrow <= 8 && m * n * k <= 1_000_000 {
+            let wide = n - narrow
+            if wide > 0 {
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(wide), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+            }
+            dl_sgemm_narrow(m, narrow, k, alpha, a, lda, b + wide, ldb, beta, c + wide, ldc)
+            return
+        }
         cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }

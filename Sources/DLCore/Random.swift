@@ -1,3 +1,4 @@
+import Dispatch
 import RealModule
 
 /// xoshiro256** (Blackman and Vigna 2018): fast, good statistically, and its whole state is
@@ -44,7 +45,41 @@ public struct RandomSource: RandomNumberGenerator, Sendable, Equatable {
     public mutating func normal() -> Double {
         let u1 = 1 - uniform()  // (0, 1]: log stays finite
         let u2 = uniform()
-        return (-2 * Double.log(u1)).squareRoot() * Double.cos(2 * Double.pi * u2)
+        return RandomSource.boxMuller(u1, u2)
+    }
+
+    @inline(__always) static func boxMuller(_ u1: Double, _ u2: Double) -> Double {
+        (-2 * Double.log(u1)).squareRoot() * Double.cos(2 * Double.pi * u2)
+    }
+
+    /// `out[i] = T(scale * normal())` for each `i` in order: bit for bit the numbers of
+    /// ``normal()`` drawn one by one, and the generator ends in the same state. Made in
+    /// chunks: the uniforms are drawn in sequence (cheap), and the transform (a logarithm and
+    /// a cosine per number, the cost of initialising millions of weights) is split over
+    /// `threads`, each number independent of how the work is split.
+    @_specialize(exported: true, where T == Float)
+    @_specialize(exported: true, where T == Double)
+    public mutating func fillNormal<T: Scalar>(_ out: UnsafeMutableBufferPointer<T>, scale: Double, threads: Int) {
+        let chunk = 1 << 15
+        let uniforms = UnsafeMutableBufferPointer<Double>.allocate(capacity: 2 * Swift.min(chunk, out.count))
+        defer { uniforms.deallocate() }
+        var start = 0
+        while start < out.count {
+            let count = Swift.min(chunk, out.count - start)
+            for i in 0..<count {
+                uniforms[2 * i] = 1 - uniform()
+                uniforms[2 * i + 1] = uniform()
+            }
+            nonisolated(unsafe) let target = out.baseAddress! + start, pairs = uniforms.baseAddress!
+            let parts = count >= 4096 ? Swift.max(1, threads) : 1
+            let transform: @Sendable (Int) -> Void = { part in
+                for i in (part * count / parts)..<((part + 1) * count / parts) {
+                    target[i] = T(scale * RandomSource.boxMuller(pairs[2 * i], pairs[2 * i + 1]))
+                }
+            }
+            if parts == 1 { transform(0) } else { DispatchQueue.concurrentPerform(iterations: parts, execute: transform) }
+            start += count
+        }
     }
 }
 

@@ -30,18 +30,32 @@ public enum Initializer: Sendable, Equatable {
     /// Values for a (fanIn, fanOut) matrix, row-major, or a vector when `fanIn` is 1 and
     /// the shape is one-dimensional.
     public func values(fanIn: Int, fanOut: Int, count: Int, rng: inout RandomSource) -> [Double] {
+        var out = [Double](repeating: 0, count: count)
+        out.withUnsafeMutableBufferPointer { fill($0, fanIn: fanIn, fanOut: fanOut, rng: &rng, threads: 1) }
+        return out
+    }
+
+    /// Fills `out` (a (fanIn, fanOut) matrix, row-major, or a vector) in place, the same
+    /// numbers as ``values(fanIn:fanOut:count:rng:)`` rounded to `T`; normal draws are
+    /// transformed on `threads` (see ``RandomSource/fillNormal(_:scale:threads:)``).
+    @_specialize(exported: true, where T == Float)
+    @_specialize(exported: true, where T == Double)
+    public func fill<T: Scalar>(_ out: UnsafeMutableBufferPointer<T>, fanIn: Int, fanOut: Int, rng: inout RandomSource, threads: Int) {
         let fanSum = Double(fanIn + fanOut)
+        func same(_ initializer: Initializer) { initializer.fill(out, fanIn: fanIn, fanOut: fanOut, rng: &rng, threads: threads) }
         switch self {
-        case .normal(let std): return (0..<count).map { _ in std * rng.normal() }
-        case .uniform(let limit): return (0..<count).map { _ in limit * (2 * rng.uniform() - 1) }
-        case .xavierUniform: return Initializer.uniform(limit: (6 / fanSum).squareRoot()).values(fanIn: fanIn, fanOut: fanOut, count: count, rng: &rng)
-        case .xavierNormal: return Initializer.normal(std: (2 / fanSum).squareRoot()).values(fanIn: fanIn, fanOut: fanOut, count: count, rng: &rng)
-        case .heUniform: return Initializer.uniform(limit: (6 / Double(fanIn)).squareRoot()).values(fanIn: fanIn, fanOut: fanOut, count: count, rng: &rng)
-        case .heNormal: return Initializer.normal(std: (2 / Double(fanIn)).squareRoot()).values(fanIn: fanIn, fanOut: fanOut, count: count, rng: &rng)
-        case .lecunNormal: return Initializer.normal(std: (1 / Double(fanIn)).squareRoot()).values(fanIn: fanIn, fanOut: fanOut, count: count, rng: &rng)
-        case .zeros: return [Double](repeating: 0, count: count)
-        case .constant(let c): return [Double](repeating: c, count: count)
-        case .orthogonal: return Initializer.orthogonal(rows: fanIn, columns: count / Swift.max(fanIn, 1), rng: &rng)
+        case .normal(let std): rng.fillNormal(out, scale: std, threads: threads)
+        case .uniform(let limit): for i in out.indices { out[i] = T(limit * (2 * rng.uniform() - 1)) }
+        case .xavierUniform: same(.uniform(limit: (6 / fanSum).squareRoot()))
+        case .xavierNormal: same(.normal(std: (2 / fanSum).squareRoot()))
+        case .heUniform: same(.uniform(limit: (6 / Double(fanIn)).squareRoot()))
+        case .heNormal: same(.normal(std: (2 / Double(fanIn)).squareRoot()))
+        case .lecunNormal: same(.normal(std: (1 / Double(fanIn)).squareRoot()))
+        case .zeros: out.update(repeating: 0)
+        case .constant(let c): out.update(repeating: T(c))
+        case .orthogonal:
+            let q = Initializer.orthogonal(rows: fanIn, columns: out.count / Swift.max(fanIn, 1), rng: &rng)
+            for i in out.indices { out[i] = T(q[i]) }
         }
     }
 

@@ -95,8 +95,7 @@ public struct LayerSpec: Sendable {
             guard let index = graph.parameterIndex(named: "\(name)/\(suffix)") else { return }
             let spec = graph.parameters[index]
             let fanIn = spec.shape.count == 2 ? spec.shape[0] : 1
-            let values = initializer.values(fanIn: fanIn, fanOut: spec.shape.last ?? 1, count: spec.count, rng: &rng)
-            try store.set(spec, to: Tensor(shape: spec.shape, scalars: values.map { T($0) }))
+            initializer.fill(store.values(of: spec), fanIn: fanIn, fanOut: spec.shape.last ?? 1, rng: &rng, threads: BLAS.threadCount)
         }
         if let rank {
             try fill("kernel_a", kernel)

@@ -27,10 +27,18 @@ import Testing
     /// No heap allocation in dltrain's steady-state training step, with one BLAS thread and
     /// with two (dltrain's own split of each product; OpenBLAS's threading, which allocates job
     /// buffers on every call, is not used), counted by scripts/malloc-count.c preloaded, on the
-    /// release build (users run that; a debug build's unspecialised generics box temporaries).
-    /// scripts/test builds it; this builds it if missing.
-    @Test(arguments: [1, 2])
-    func trainingStepDoesNotAllocate(threads: Int) throws {
+    /// release build (users run that; a debug build's unspecialised generics box temporaries),
+    /// with the kernels dltrain picks itself (the machine's OPENBLAS_CORETYPE removed). The
+    /// third case is a classifier with 3 classes after 64 units, the product for which
+    /// OpenBLAS's AVX-512 small-matrix kernel mallocs on every call.
+    /// scripts/test builds the release binary; this builds it if missing.
+    @Test(arguments: [
+        (1, "configs/digits.json", ["training.batch_size=16", "model.layers.0.units=2048"]),
+        // 2,048 units: products of 2 million multiply-adds, which two threads split.
+        (2, "configs/digits.json", ["training.batch_size=16", "model.layers.0.units=2048"]),
+        (2, "configs/iris.json", ["training.batch_size=1", "model.layers.0.units=64"]),
+    ])
+    func trainingStepDoesNotAllocate(threads: Int, config: String, settings: [String]) throws {
         let release = CLITests.packageRoot.appendingPathComponent(".build/release/dltrain").path
         if !FileManager.default.isExecutableFile(atPath: release) {
             _ = try runProgram("/usr/bin/env", ["swift", "build", "-c", "release", "--product", "dltrain"], in: CLITests.packageRoot)
@@ -39,10 +47,10 @@ import Testing
         let library = NSTemporaryDirectory() + "dltrain-malloc-count-\(UUID().uuidString.prefix(6)).so"
         let cc = try runProgram("/usr/bin/env", ["cc", "-O2", "-shared", "-fPIC", "-o", library, CLITests.packageRoot.appendingPathComponent("scripts/malloc-count.c").path, "-ldl"])
         try #require(cc.status == 0, "\(cc.stderr)")
-        let r = try runProgram(release, ["fit", "configs/digits.json", "--quiet", "--set", "training.epochs=2", "--set", "training.threads=\(threads)",
-                                         // 2,048 units: products of 2 million multiply-adds, which two threads split.
-                                         "--set", "training.batch_size=16", "--set", "model.layers.0.units=2048", "--out", NSTemporaryDirectory() + "dltrain-alloc-\(UUID().uuidString.prefix(6))"],
-                               in: CLITests.packageRoot, environment: ["LD_PRELOAD": library, "DLTRAIN_COUNT_ALLOCATIONS": "1"])
+        let sets = (["training.epochs=2", "training.threads=\(threads)"] + settings).flatMap { ["--set", $0] }
+        let r = try runProgram(release, ["fit", config, "--quiet"] + sets + ["--out", NSTemporaryDirectory() + "dltrain-alloc-\(UUID().uuidString.prefix(6))"],
+                               in: CLITests.packageRoot, environment: ["LD_PRELOAD": library, "DLTRAIN_COUNT_ALLOCATIONS": "1"],
+                               removing: ["OPENBLAS_CORETYPE"])
         #expect(r.status == 0, "\(r.stderr)")
         let match = try #require(r.stderr.firstMatch(of: /allocations in (\d+) steady-state steps of epoch 2: (\d+)/))
         let steps = Int(match.1)!, allocations = Int(match.2)!

@@ -106,4 +106,24 @@ import Testing
         let mean = draws.reduce(0, +) / 20000, variance = draws.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / 20000
         #expect(Swift.abs(mean) < 0.03 && Swift.abs(variance - 1) < 0.05)
     }
+
+    /// The bulk normal fill (chunked, transformed on several threads) gives bit for bit the
+    /// numbers of `normal()` drawn one by one, rounded to the element type, and leaves the
+    /// generator where they would: across a chunk boundary, in a partial last chunk, and
+    /// below the size that goes parallel.
+    @Test(arguments: [1, 100, 40_000, 70_001])
+    func bulkNormalsMatchOneByOne(count: Int) {
+        for threads in [1, 2, 3] {
+            var one = RandomSource(seed: 11), bulk = RandomSource(seed: 11)
+            let expected = (0..<count).map { _ in 0.05 * one.normal() }
+            var doubles = [Double](repeating: .nan, count: count)
+            doubles.withUnsafeMutableBufferPointer { bulk.fillNormal($0, scale: 0.05, threads: threads) }
+            #expect(doubles == expected)
+            #expect(bulk == one)
+            var floats = [Float](repeating: .nan, count: count)
+            var again = RandomSource(seed: 11)
+            floats.withUnsafeMutableBufferPointer { again.fillNormal($0, scale: 0.05, threads: threads) }
+            #expect(floats == expected.map { Float($0) })
+        }
+    }
 }

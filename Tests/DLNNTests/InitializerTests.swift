@@ -47,6 +47,21 @@ import Testing
         }
     }
 
+    /// Filling a parameter in place gives the numbers of `values`, rounded to Float, for
+    /// every initialiser, whatever the thread count.
+    @Test func fillInPlaceMatchesValues() {
+        let all: [Initializer] = [.normal(std: 0.01), .uniform(limit: 0.05), .xavierUniform, .xavierNormal, .heUniform,
+                                  .heNormal, .lecunNormal, .orthogonal, .zeros, .constant(0.5)]
+        for initializer in all {
+            var a = RandomSource(seed: 3), b = RandomSource(seed: 3)
+            let expected = initializer.values(fanIn: 70, fanOut: 90, count: 6300, rng: &a).map { Float($0) }
+            var filled = [Float](repeating: .nan, count: 6300)
+            filled.withUnsafeMutableBufferPointer { initializer.fill($0, fanIn: 70, fanOut: 90, rng: &b, threads: 2) }
+            #expect(filled == expected, "\(initializer)")
+            #expect(a == b, "\(initializer)")
+        }
+    }
+
     @Test func defaultsFollowTheActivation() {
         #expect(Initializer.defaultFor(.relu) == .heNormal)
         #expect(Initializer.defaultFor(.selu) == .lecunNormal)

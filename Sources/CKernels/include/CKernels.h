@@ -9,4 +9,9 @@
 void dl_adam_update(float *theta, const float *g, float *m, float *v, long count,
                     float beta1, float beta2, float stepSize, float epsHat, float coupled, float shrink);
 
+/// C (m, n) = alpha·A (m, k)·B (k, n) + beta·C, row-major, for 1 ≤ n ≤ 8 (other n: nothing
+/// is done). Beta 0 ignores C's old contents. Allocates nothing.
+void dl_sgemm_narrow(long m, long n, long k, float alpha, const float *a, long lda,
+                     const float *b, long ldb, float beta, float *c, long ldc);
+
 #endif
