@@ -53,26 +53,45 @@ public enum BLAS {
         _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int
     ) {
         // Worth a second thread from about a million multiply-adds.
-        if splitting, m * n * k >= 1 << 20, let helper = GEMMHelper.shared {
+        if splitting, m * n * k >= 1 << 20, let helper = HelperThread.shared {
             if n >= m && n >= 32 {
                 let half = (n / 2 + 15) & ~15  // C's columns: op(B)'s columns
-                helper.run(GEMMHelper.Task(ta: ta, tb: tb, m: m, n: n - half, k: k, alpha: alpha, a: a, lda: lda,
-                                           b: tb ? b + half * ldb : b + half, ldb: ldb, beta: beta, c: c + half, ldc: ldc))
+                secondHalf.pointee = SplitProduct(ta: ta, tb: tb, m: m, n: n - half, k: k, alpha: alpha, a: a, lda: lda,
+                                                  b: tb ? b + half * ldb : b + half, ldb: ldb, beta: beta, c: c + half, ldc: ldc)
+                helper.start(HelperThread.Job(SplitProduct.run, UnsafeMutableRawPointer(secondHalf)))
                 plainSgemm(ta, tb, m, half, k, alpha, a, lda, b, ldb, beta, c, ldc)
-                helper.wait()
+                helper.finish()
                 return
             }
             if m >= 32 {
                 let half = (m / 2 + 15) & ~15  // C's rows: op(A)'s rows
-                helper.run(GEMMHelper.Task(ta: ta, tb: tb, m: m - half, n: n, k: k, alpha: alpha, a: ta ? a + half : a + half * lda, lda: lda,
-                                           b: b, ldb: ldb, beta: beta, c: c + half * ldc, ldc: ldc))
+                secondHalf.pointee = SplitProduct(ta: ta, tb: tb, m: m - half, n: n, k: k, alpha: alpha, a: ta ? a + half : a + half * lda, lda: lda,
+                                                  b: b, ldb: ldb, beta: beta, c: c + half * ldc, ldc: ldc)
+                helper.start(HelperThread.Job(SplitProduct.run, UnsafeMutableRawPointer(secondHalf)))
                 plainSgemm(ta, tb, half, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-                helper.wait()
+                helper.finish()
                 return
             }
         }
         plainSgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
     }
+
+    /// The half of a split product that goes to the helper thread, kept in one place made once.
+    struct SplitProduct {
+        var ta, tb: Bool
+        var m, n, k: Int
+        var alpha: Float
+        var a: UnsafePointer<Float>, lda: Int
+        var b: UnsafePointer<Float>, ldb: Int
+        var beta: Float
+        var c: UnsafeMutablePointer<Float>, ldc: Int
+
+        static let run: @convention(c) (UnsafeMutableRawPointer) -> Void = { raw in
+            let t = raw.assumingMemoryBound(to: SplitProduct.self).pointee
+            BLAS.plainSgemm(t.ta, t.tb, t.m, t.n, t.k, t.alpha, t.a, t.lda, t.b, t.ldb, t.beta, t.c, t.ldc)
+        }
+    }
+    nonisolated(unsafe) static let secondHalf = UnsafeMutablePointer<SplitProduct>.allocate(capacity: 1)
 
     static func plainSgemm(
         _ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
@@ -105,51 +124,4 @@ public enum BLAS {
         cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
-}
-
-/// The second thread of a split product: one ``Task`` at a time, handed over through
-/// semaphores, nothing allocated per call.
-final class GEMMHelper: @unchecked Sendable {
-    struct Task {
-        var ta, tb: Bool
-        var m, n, k: Int
-        var alpha: Float
-        var a: UnsafePointer<Float>, lda: Int
-        var b: UnsafePointer<Float>, ldb: Int
-        var beta: Float
-        var c: UnsafeMutablePointer<Float>, ldc: Int
-    }
-
-    nonisolated(unsafe) static let shared: GEMMHelper? = sysconf(Int32(_SC_NPROCESSORS_ONLN)) > 1 ? GEMMHelper() : nil
-
-    private var task: Task?
-    private var start = sem_t(), done = sem_t()
-
-    private init() {
-        sem_init(&start, 0, 0)
-        sem_init(&done, 0, 0)
-        var thread = pthread_t()
-        var attributes = pthread_attr_t()
-        pthread_attr_init(&attributes)
-        pthread_attr_setstacksize(&attributes, 1 << 20)
-        let context = Unmanaged.passRetained(self).toOpaque()
-        pthread_create(&thread, &attributes, { context in
-            let helper = Unmanaged<GEMMHelper>.fromOpaque(context!).takeUnretainedValue()
-            while true {
-                sem_wait(&helper.start)
-                if let t = helper.task {
-                    BLAS.plainSgemm(t.ta, t.tb, t.m, t.n, t.k, t.alpha, t.a, t.lda, t.b, t.ldb, t.beta, t.c, t.ldc)
-                }
-                sem_post(&helper.done)
-            }
-        }, context)
-        pthread_attr_destroy(&attributes)
-    }
-
-    func run(_ next: Task) {
-        task = next
-        sem_post(&start)
-    }
-
-    func wait() { sem_wait(&done) }
 }

@@ -203,11 +203,12 @@ public final class Adam: Optimizer {
                                        count: span.count, beta1: beta1, beta2: beta2, stepSize: stepSize, epsHat: epsHat, coupled: coupled, shrink: shrink)
             // Large spans are cut in two, the second half on the helper core (the pass is bound
             // by memory bandwidth, which two cores nearly double); small ones stay here.
-            if span.count >= 65_536, let helper = AdamKernel.helper {
+            if span.count >= 65_536, let helper = HelperThread.shared {
                 let half = span.count / 2 / 16 * 16
-                helper.run(task.slice(from: half))
+                AdamKernel.secondHalf.pointee = task.slice(from: half)
+                helper.start(HelperThread.Job(AdamKernel.Task.run, UnsafeMutableRawPointer(AdamKernel.secondHalf)))
                 task.slice(to: half).run()
-                helper.wait()
+                helper.finish()
             } else {
                 task.run()
             }
@@ -227,6 +228,9 @@ enum AdamKernel {
         func run() {
             update(theta, g, m, v, count: count, beta1: beta1, beta2: beta2, stepSize: stepSize, epsHat: epsHat, coupled: coupled, shrink: shrink)
         }
+        static let run: @convention(c) (UnsafeMutableRawPointer) -> Void = { raw in
+            raw.assumingMemoryBound(to: Task.self).pointee.run()
+        }
         func slice(to end: Int) -> Task { var t = self; t.count = end; return t }
         func slice(from start: Int) -> Task {
             var t = self
@@ -236,33 +240,8 @@ enum AdamKernel {
         }
     }
 
-    /// A second thread for the other half of large updates; none on a single-core machine.
-    nonisolated(unsafe) static let helper: Helper? = ProcessInfo.processInfo.activeProcessorCount > 1 ? Helper() : nil
-
-    /// A persistent thread that runs one ``Task`` at a time, handed over through semaphores.
-    final class Helper: @unchecked Sendable {
-        private var task: Task?
-        private let start = DispatchSemaphore(value: 0), done = DispatchSemaphore(value: 0)
-
-        init() {
-            let thread = Thread { [unowned self] in
-                while true {
-                    start.wait()
-                    task?.run()
-                    done.signal()
-                }
-            }
-            thread.stackSize = 1 << 20
-            thread.start()
-        }
-
-        func run(_ next: Task) {
-            task = next
-            start.signal()
-        }
-
-        func wait() { done.wait() }
-    }
+    /// The half of a large span that goes to the helper thread, kept in one place made once.
+    nonisolated(unsafe) static let secondHalf = UnsafeMutablePointer<Task>.allocate(capacity: 1)
 
     @inline(__always)
     static func update(_ theta: UnsafeMutablePointer<Float>, _ g: UnsafeMutablePointer<Float>, _ m: UnsafeMutablePointer<Float>,

@@ -1,0 +1,68 @@
+import Glibc
+import Synchronization
+
+/// The second core's persistent thread: takes one ``Job`` at a time, the other half of a large
+/// matrix product or of the optimizer's pass, while the calling thread computes its own half.
+///
+/// Handed over through an atomic flag and two semaphores, nothing allocated per job. On this
+/// project's shared machines the second core is sometimes taken by a neighbour for a few
+/// milliseconds; a caller that finishes its half before the helper has even started takes the
+/// job back (``finish()``) and runs it itself, so a late helper costs one core's speed, not a
+/// stalled step.
+public final class HelperThread: @unchecked Sendable {
+    /// A C function and its argument: the caller keeps the argument alive until ``finish()``.
+    public struct Job {
+        public var function: @convention(c) (UnsafeMutableRawPointer) -> Void
+        public var argument: UnsafeMutableRawPointer
+        public init(_ function: @convention(c) (UnsafeMutableRawPointer) -> Void, _ argument: UnsafeMutableRawPointer) {
+            self.function = function
+            self.argument = argument
+        }
+    }
+
+    /// The helper of this process; nil on a single-core machine.
+    public static let shared: HelperThread? = sysconf(Int32(_SC_NPROCESSORS_ONLN)) > 1 ? HelperThread() : nil
+
+    private var job: Job?
+    /// 1 while a job waits to be taken; whoever swaps it to 0 (helper or caller) runs it.
+    private let pending = Atomic<Int>(0)
+    private var wake = sem_t(), done = sem_t()
+
+    private init() {
+        sem_init(&wake, 0, 0)
+        sem_init(&done, 0, 0)
+        var thread = pthread_t()
+        var attributes = pthread_attr_t()
+        pthread_attr_init(&attributes)
+        pthread_attr_setstacksize(&attributes, 1 << 20)
+        let context = Unmanaged.passRetained(self).toOpaque()
+        pthread_create(&thread, &attributes, { context in
+            let helper = Unmanaged<HelperThread>.fromOpaque(context!).takeUnretainedValue()
+            while true {
+                sem_wait(&helper.wake)
+                // A wake-up whose job the caller took back finds nothing pending: skip it.
+                guard helper.pending.compareExchange(expected: 1, desired: 0, ordering: .acquiring).exchanged, let job = helper.job else { continue }
+                job.function(job.argument)
+                sem_post(&helper.done)
+            }
+        }, context)
+        pthread_attr_destroy(&attributes)
+    }
+
+    /// Hands `job` to the helper; the caller then does its own part and calls ``finish()``.
+    public func start(_ next: Job) {
+        job = next
+        pending.store(1, ordering: .releasing)
+        sem_post(&wake)
+    }
+
+    /// Returns when the job handed over by ``start(_:)`` is done: runs it here if the helper
+    /// has not taken it yet, else waits for the helper.
+    public func finish() {
+        if pending.compareExchange(expected: 1, desired: 0, ordering: .acquiring).exchanged {
+            job!.function(job!.argument)
+        } else {
+            sem_wait(&done)
+        }
+    }
+}
