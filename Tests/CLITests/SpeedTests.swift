@@ -55,6 +55,6 @@ import Testing
         let match = try #require(r.stderr.firstMatch(of: /allocations in (\d+) steady-state steps of epoch 2: (\d+)/))
         let steps = Int(match.1)!, allocations = Int(match.2)!
         #expect(steps >= 40)
-        #expect(allocations * 10 < steps, "\(allocations) allocations in \(steps) steps")
+        #expect(allocations == 0, "\(allocations) allocations in \(steps) steps")
     }
 }
