@@ -1,3 +1,4 @@
+import Foundation
 import Glibc
 import Synchronization
 
@@ -20,8 +21,9 @@ public final class HelperThread: @unchecked Sendable {
         }
     }
 
-    /// The helper of this process; nil on a single-core machine.
-    public static let shared: HelperThread? = sysconf(Int32(_SC_NPROCESSORS_ONLN)) > 1 ? HelperThread() : nil
+    /// The helper of this process; nil when the process may run on one core only (a single-core
+    /// machine, or `taskset -c 0`).
+    public static let shared: HelperThread? = ProcessInfo.processInfo.activeProcessorCount > 1 ? HelperThread() : nil
 
     private var job: Job?
     /// 1 while a job waits to be taken; whoever swaps it to 0 (helper or caller) runs it.
