@@ -53,7 +53,7 @@ public enum BLAS {
         _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int
     ) {
         // Worth a second thread from about a million multiply-adds.
-        if splitting, m * n * k >= 1 << 20, let helper = HelperThread.shared {
+        if splitting, m * n * k >= 1 << 20, let helper = HelperThread.shared, n >= 32 || m >= 32, helper.claim() {
             if n >= m && n >= 32 {
                 let half = (n / 2 + 15) & ~15  // C's columns: op(B)'s columns
                 secondHalf.pointee = SplitProduct(ta: ta, tb: tb, m: m, n: n - half, k: k, alpha: alpha, a: a, lda: lda,
@@ -62,8 +62,7 @@ public enum BLAS {
                 plainSgemm(ta, tb, m, half, k, alpha, a, lda, b, ldb, beta, c, ldc)
                 helper.finish()
                 return
-            }
-            if m >= 32 {
+            } else {
                 let half = (m / 2 + 15) & ~15  // C's rows: op(A)'s rows
                 secondHalf.pointee = SplitProduct(ta: ta, tb: tb, m: m - half, n: n, k: k, alpha: alpha, a: ta ? a + half : a + half * lda, lda: lda,
                                                   b: b, ldb: ldb, beta: beta, c: c + half * ldc, ldc: ldc)

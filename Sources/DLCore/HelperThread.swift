@@ -26,6 +26,8 @@ public final class HelperThread: @unchecked Sendable {
     public static let shared: HelperThread? = ProcessInfo.processInfo.activeProcessorCount > 1 ? HelperThread() : nil
 
     private var job: Job?
+    /// Held by the one thread whose job the helper has (``claim()`` to ``finish()``).
+    private let claimed = Atomic<Bool>(false)
     /// 1 while a job waits to be taken; whoever swaps it to 0 (helper or caller) runs it.
     private let pending = Atomic<Int>(0)
     private var wake = sem_t(), done = sem_t()
@@ -51,20 +53,30 @@ public final class HelperThread: @unchecked Sendable {
         pthread_attr_destroy(&attributes)
     }
 
-    /// Hands `job` to the helper; the caller then does its own part and calls ``finish()``.
+    /// Claims the helper for one job: false while another thread holds it (the batch loader's
+    /// PCA projection can run beside the training step), and that caller does all its work itself.
+    /// After a true, the caller fills its job's argument, calls ``start(_:)``, does its own part,
+    /// and calls ``finish()``, which gives the claim back.
+    public func claim() -> Bool {
+        claimed.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged
+    }
+
+    /// Hands `job` to the claimed helper; the caller then does its own part and calls ``finish()``.
     public func start(_ next: Job) {
+        precondition(claimed.load(ordering: .relaxed), "start without claim()")
         job = next
         pending.store(1, ordering: .releasing)
         sem_post(&wake)
     }
 
     /// Returns when the job handed over by ``start(_:)`` is done: runs it here if the helper
-    /// has not taken it yet, else waits for the helper.
+    /// has not taken it yet, else waits for the helper. Then releases the claim.
     public func finish() {
         if pending.compareExchange(expected: 1, desired: 0, ordering: .acquiring).exchanged {
             job!.function(job!.argument)
         } else {
             sem_wait(&done)
         }
+        claimed.store(false, ordering: .releasing)
     }
 }

@@ -203,7 +203,7 @@ public final class Adam: Optimizer {
                                        count: span.count, beta1: beta1, beta2: beta2, stepSize: stepSize, epsHat: epsHat, coupled: coupled, shrink: shrink)
             // Large spans are cut in two, the second half on the helper core (the pass is bound
             // by memory bandwidth, which two cores nearly double); small ones stay here.
-            if span.count >= 65_536, BLAS.threadCount > 1, let helper = HelperThread.shared {
+            if span.count >= 65_536, BLAS.threadCount > 1, let helper = HelperThread.shared, helper.claim() {
                 let half = span.count / 2 / 16 * 16
                 AdamKernel.secondHalf.pointee = task.slice(from: half)
                 helper.start(HelperThread.Job(AdamKernel.Task.run, UnsafeMutableRawPointer(AdamKernel.secondHalf)))

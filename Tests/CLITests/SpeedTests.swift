@@ -57,4 +57,33 @@ import Testing
         #expect(steps >= 40)
         #expect(allocations == 0, "\(allocations) allocations in \(steps) steps")
     }
+    /// The batch loader projects each batch on PCA components with a product big enough to be
+    /// split across the two threads, while the training step splits its own: both want the one
+    /// helper thread. Before the helper was claimed, three runs in four of this deadlocked.
+    @Test func loaderAndStepShareTheHelperThread() throws {
+        let release = CLITests.packageRoot.appendingPathComponent(".build/release/dltrain").path
+        if !FileManager.default.isExecutableFile(atPath: release) {
+            _ = try runProgram("/usr/bin/env", ["swift", "build", "-c", "release", "--product", "dltrain"], in: CLITests.packageRoot)
+        }
+        let dir = try temporaryDirectory()
+        var rng = SystemRandomNumberGenerator()
+        var csv = (0..<256).map { "x\($0)" }.joined(separator: ",") + ",y\n"
+        for row in 0..<2048 {
+            csv += (0..<256).map { _ in String(Int.random(in: -999...999, using: &rng)) }.joined(separator: ",") + ",\(row % 3)\n"
+        }
+        _ = try writeFile(dir, "wide.csv", csv)
+        // PCA: a 256-row batch times (256, 64), 4.2 million multiply-adds; the step's 256 × 64 × 256 likewise.
+        let config = try writeFile(dir, "pca.json", """
+            {"seed": 1, "data": {"train": {"path": "wide.csv", "target": "y"}, "task": "classification",
+                                 "preprocess": {"pca": {"components": 64}}},
+             "model": {"layers": [{"units": 256, "activation": "relu"}, {"units": 3}], "loss": "cross_entropy"},
+             "optimizer": {"name": "adam", "lr": 0.001}, "training": {"epochs": 10, "batch_size": 256, "threads": 2}}
+            """)
+        for _ in 0..<3 {
+            let r = try runProgram("/usr/bin/timeout", ["-s", "KILL", "120", release, "fit", config, "--quiet", "--out", dir + "/run"],
+                                   removing: ["OPENBLAS_CORETYPE"])
+            #expect(r.status == 0, "exit \(r.status) (137: killed after 120 s, a deadlock): \(r.stderr)")
+            if r.status != 0 { break }
+        }
+    }
 }

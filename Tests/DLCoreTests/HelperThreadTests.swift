@@ -1,22 +1,69 @@
 import DLCore
+import Foundation
 import Testing
 
 /// The helper thread runs each job exactly once, whether it takes the job or the caller takes
 /// it back in `finish()` (immediately after `start`, the caller often wins; after a spin, the
-/// helper does), and the job's writes are visible when `finish()` returns.
+/// helper does), the job's writes are visible when `finish()` returns, and two threads that
+/// want it at once (the training step and the batch loader's PCA projection) each either
+/// claim it or do their work themselves: nothing is lost, nothing waits forever.
 @Suite struct HelperThreadTests {
+    static let increment: @convention(c) (UnsafeMutableRawPointer) -> Void = { raw in
+        raw.assumingMemoryBound(to: Int.self).pointee += 1
+    }
+
+    /// Runs `rounds` jobs from this thread; returns how many went through the helper.
+    static func run(_ rounds: Int, counter: UnsafeMutablePointer<Int>, helper: HelperThread) -> (completed: Bool, shared: Int) {
+        var shared = 0
+        for round in 1...rounds {
+            if helper.claim() {
+                shared += 1
+                helper.start(HelperThread.Job(increment, UnsafeMutableRawPointer(counter)))
+                if round % 2 == 0 { for _ in 0..<(round % 7) * 200 { _ = counter.pointee } }
+                helper.finish()
+            } else {
+                counter.pointee += 1
+            }
+            if counter.pointee != round { return (false, shared) }
+        }
+        return (true, shared)
+    }
+
     @Test func everyJobRunsOnceAndIsVisible() throws {
         let helper = try #require(HelperThread.shared)
         let counter = UnsafeMutablePointer<Int>.allocate(capacity: 1)
         defer { counter.deallocate() }
         counter.pointee = 0
-        let increment: @convention(c) (UnsafeMutableRawPointer) -> Void = { raw in raw.assumingMemoryBound(to: Int.self).pointee += 1 }
-        for round in 1...20_000 {
-            helper.start(HelperThread.Job(increment, UnsafeMutableRawPointer(counter)))
-            if round % 2 == 0 { for _ in 0..<(round % 7) * 200 { _ = counter.pointee } }
-            helper.finish()
-            #expect(counter.pointee == round)
-            if counter.pointee != round { break }
+        let result = Self.run(20_000, counter: counter, helper: helper)
+        #expect(result.completed && counter.pointee == 20_000)
+        #expect(result.shared > 0)
+    }
+
+    @Test func twoThreadsShareOneHelper() throws {
+        let helper = try #require(HelperThread.shared)
+        let counters = UnsafeMutablePointer<Int>.allocate(capacity: 16)  // two counters a cache line apart
+        defer { counters.deallocate() }
+        counters.initialize(repeating: 0, count: 16)
+        nonisolated(unsafe) let first = counters, second = counters + 8
+        let results = UnsafeMutablePointer<(completed: Bool, shared: Int)>.allocate(capacity: 2)
+        defer { results.deallocate() }
+        nonisolated(unsafe) let out = results
+        // Both threads start together (a barrier), so their 100,000 jobs each overlap.
+        let group = DispatchGroup(), ready = DispatchSemaphore(value: 0), go = DispatchSemaphore(value: 0)
+        for (k, counter) in [first, second].enumerated() {
+            nonisolated(unsafe) let mine = counter
+            group.enter()
+            Thread {
+                ready.signal()
+                go.wait()
+                out[k] = Self.run(100_000, counter: mine, helper: helper)
+                group.leave()
+            }.start()
         }
+        ready.wait(); ready.wait()
+        go.signal(); go.signal()
+        #expect(group.wait(timeout: .now() + 60) == .success, "a caller waited forever")
+        #expect(results[0].completed && results[1].completed)
+        #expect(first.pointee == 100_000 && second.pointee == 100_000)
     }
 }
