@@ -14,6 +14,9 @@ import RealModule
 public enum Initializer: Sendable, Equatable {
     case normal(std: Double)
     case uniform(limit: Double)
+
+    /// The lectures' `0.01 * randn`, and a uniform interval of about the same spread.
+    public static let defaultNormalStd = 0.01, defaultUniformLimit = 0.05
     case xavierUniform, xavierNormal, heUniform, heNormal, lecunNormal, orthogonal, zeros
     case constant(Double)
 

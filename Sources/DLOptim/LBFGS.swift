@@ -23,7 +23,10 @@ public final class LBFGS {
     private let bookkeeping: UnsafeMutableBufferPointer<Float>
     private var alpha: [Double]
 
-    public init(parameterCount: Int, spans: [Range<Int>]? = nil, history: Int = 10) {
+    /// Curvature pairs kept, as PyTorch's `history_size`.
+    public static let defaultHistory = 10
+
+    public init(parameterCount: Int, spans: [Range<Int>]? = nil, history: Int = defaultHistory) {
         self.history = history
         self.n = parameterCount
         self.spans = spans ?? [0..<parameterCount]

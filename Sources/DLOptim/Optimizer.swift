@@ -99,7 +99,10 @@ public final class AdaGrad: Optimizer {
     private let buffers = StateBuffers()
     private let sumOfSquares: UnsafeMutableBufferPointer<Float>
 
-    public init(parameterCount: Int, spans: [Range<Int>]? = nil, epsilon: Float = 1e-10, weightDecay: Float = 0) {
+    /// PyTorch's default ε.
+    public static let defaultEpsilon: Float = 1e-10
+
+    public init(parameterCount: Int, spans: [Range<Int>]? = nil, epsilon: Float = defaultEpsilon, weightDecay: Float = 0) {
         self.epsilon = epsilon
         self.weightDecay = weightDecay
         self.spans = spans ?? [0..<parameterCount]
@@ -133,7 +136,10 @@ public final class RMSProp: Optimizer {
     private let buffers = StateBuffers()
     private let meanSquare: UnsafeMutableBufferPointer<Float>
 
-    public init(parameterCount: Int, spans: [Range<Int>]? = nil, decay: Float = 0.9, epsilon: Float = 1e-8, weightDecay: Float = 0) {
+    /// ρ as Hinton's lecture 6e (PyTorch's default is 0.99), and PyTorch's default ε.
+    public static let defaultDecay: Float = 0.9, defaultEpsilon: Float = 1e-8
+
+    public init(parameterCount: Int, spans: [Range<Int>]? = nil, decay: Float = defaultDecay, epsilon: Float = defaultEpsilon, weightDecay: Float = 0) {
         self.decay = decay
         self.epsilon = epsilon
         self.weightDecay = weightDecay
@@ -173,7 +179,10 @@ public final class Adam: Optimizer {
     private let m: UnsafeMutableBufferPointer<Float>
     private let v: UnsafeMutableBufferPointer<Float>
 
-    public init(parameterCount: Int, spans: [Range<Int>]? = nil, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8,
+    /// PyTorch's defaults: β = (0.9, 0.999), ε = 1e-8, and λ = 0.01 for AdamW (Adam: 0).
+    public static let defaultBetas: (Float, Float) = (0.9, 0.999), defaultEpsilon: Float = 1e-8, defaultDecoupledWeightDecay: Float = 0.01
+
+    public init(parameterCount: Int, spans: [Range<Int>]? = nil, beta1: Float = defaultBetas.0, beta2: Float = defaultBetas.1, epsilon: Float = defaultEpsilon,
                 weightDecay: Float = 0, decoupled: Bool = false) {
         self.beta1 = beta1
         self.beta2 = beta2

@@ -48,8 +48,9 @@ public func runProgram(_ executable: String, _ arguments: [String], in directory
     for name in removing { variables.removeValue(forKey: name) }
     process.environment = variables
     let base = NSTemporaryDirectory() + "dltrain-program-\(UUID().uuidString.prefix(8))"
-    FileManager.default.createFile(atPath: base + ".out", contents: nil)
-    FileManager.default.createFile(atPath: base + ".err", contents: nil)
+    for path in [base + ".out", base + ".err"] where !FileManager.default.createFile(atPath: path, contents: nil) {
+        throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
+    }
     defer {
         try? FileManager.default.removeItem(atPath: base + ".out")
         try? FileManager.default.removeItem(atPath: base + ".err")

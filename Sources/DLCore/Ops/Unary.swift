@@ -59,13 +59,6 @@ extension Graph {
     }
 }
 
-/// A deliberately wrong derivative, for showing that gradient checking catches one
-/// (`dltrain gradcheck` under `DLTRAIN_FAULT=broken_backward=NAME`). Never set in normal use.
-public enum FaultyDerivative {
-    /// The unary op (by its description, e.g. "tanh") whose derivative gets 0.1·sign(x) added.
-    nonisolated(unsafe) public static var op: String?
-}
-
 extension Executor {
     // x (...) -> y (...)
     func unaryForward(_ op: UnaryOp, _ x: NodeID, _ out: NodeID) {
@@ -123,7 +116,7 @@ extension Executor {
         case .sigmoid: for i in 0..<n { dx[i] += g[i] * ys[i] * (1 - ys[i]) }
         case .tanh: for i in 0..<n { dx[i] += g[i] * (1 - ys[i] * ys[i]) }
         case .relu:
-            if T.self == Float.self, FaultyDerivative.op == nil { return ReLUKernel.backward(xs, g, dx, n) }
+            if T.self == Float.self { return ReLUKernel.backward(xs, g, dx, n) }
             for i in 0..<n { dx[i] += xs[i] > 0 ? g[i] : 0 }
         case .leakyRelu(let alpha):
             let a = T(alpha)
@@ -150,9 +143,6 @@ extension Executor {
                 let s = Self.sigmoid(xs[i])
                 dx[i] += g[i] * (s + xs[i] * s * (1 - s))
             }
-        }
-        if let broken = FaultyDerivative.op, broken == op.description {
-            for i in 0..<n { dx[i] += 0.1 * g[i] * (xs[i] > 0 ? 1 : -1) }
         }
     }
 

@@ -161,10 +161,7 @@ public enum Evaluation {
     /// Writes one prediction row per input row of `path` to `output`; returns the rows written.
     public static func predict(checkpoints: [String], path: String, output: String) throws -> Int {
         let predictor = try Predictor(paths: checkpoints)
-        FileManager.default.createFile(atPath: output, contents: nil)
-        guard let handle = FileHandle(forWritingAtPath: output) else {
-            throw DataError(file: output, "cannot create the predictions file (does its directory exist?)")
-        }
+        let handle = try createFileForWriting(output, what: "predictions file")
         defer { try? handle.close() }
         let targetNames = predictor.members[0].checkpoint.targetNames
         var columns: [String]
@@ -188,8 +185,7 @@ public enum Evaluation {
                     fields = (0..<width).map { format(out[r * width + $0]) }
                     if predictor.hasSpread { fields += (0..<predictor.targetWidth).map { format(spread[r * predictor.targetWidth + $0]) } }
                 } else {
-                    var best = 0
-                    for k in 1..<width where out[r * width + k] > out[r * width + best] { best = k }
+                    let best = out.withUnsafeBufferPointer { argmax($0.baseAddress! + r * width, width: width) }
                     fields = [csvField(predictor.classNames[best])] + (0..<width).map { format(out[r * width + $0]) }
                 }
                 text += fields.joined(separator: ",") + "\n"

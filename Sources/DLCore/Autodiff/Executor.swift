@@ -25,6 +25,10 @@ public final class Executor<T: Scalar>: @unchecked Sendable {
     public var rng = RandomSource(seed: 0)
     /// This process's share of a data-parallel batch; nil when it trains alone.
     public var share: BatchShare? = nil
+    /// Called after each node's vector-Jacobian product in ``backward(from:seed:zeroingParameterGradients:)``,
+    /// for instrumentation and fault injection (a test breaks a derivative here to show that
+    /// gradient checking catches it); nil in training, and no kernel knows of it.
+    public var afterNodeBackward: ((NodeID) -> Void)? = nil
     /// Batch norm's per-channel sums on their way across replicas (2 × the widest layer), made once.
     lazy var replicaSums: UnsafeMutablePointer<Double> = {
         let widest = graph.nodes.map { node -> Int in if case .batchNorm = node.op { node.shape.dims.last ?? 0 } else { 0 } }.max() ?? 0
@@ -187,6 +191,11 @@ public final class Executor<T: Scalar>: @unchecked Sendable {
         return try! Tensor(shape: dims, scalars: Array(UnsafeBufferPointer(start: g, count: shape.count(rows: rows))))
     }
 
+    /// The gradient window of node `id` at the current batch size (nil when none flows into it).
+    public func gradientBuffer(_ id: NodeID) -> UnsafeMutableBufferPointer<T>? {
+        grad[id.index].map { UnsafeMutableBufferPointer(start: $0, count: count(id)) }
+    }
+
     // MARK: Running
 
     /// Computes every node for the current ``rows``.
@@ -219,6 +228,7 @@ public final class Executor<T: Scalar>: @unchecked Sendable {
         for j in 0..<outputCount { outputGrad[j] += seed?[j] ?? 1 }
         for i in stride(from: output.index, through: 0, by: -1) where needed[i] && grad[i] != nil {
             backwardNode(i)
+            afterNodeBackward?(NodeID(i))
         }
     }
 

@@ -94,6 +94,7 @@ public enum Diagnostics {
         let context = try Context(config)
         let sample = try context.sample(rows: rows)
         let executor = try context.doubleExecutor(sample)
+        FaultInjection.breakDerivative(in: executor)
         let reports = GradientCheck.check(executor, loss: context.model.objective, maxScalars: maxScalars)
         var lines: [String] = []
         if let note = sample.note { lines.append(note) }

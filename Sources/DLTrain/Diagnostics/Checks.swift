@@ -117,15 +117,11 @@ public enum Checks {
         let sample = try c.sample(rows: 20)
         let e = try executor(c, model: model, capacity: sample.rows)
         feed(e, model, sample)
-        let o = c.config.optimizer, n = model.graph.parameterCount, spans = trainableSpans(of: model.graph)
+        // Regularisation off here includes the optimizer's weight decay.
+        var o = c.config.optimizer
+        o.weightDecay = 0
         let lr = o.learningRate
-        let optimizer: Optimizer = switch o.name {
-        case "sgd": SGD(parameterCount: n, spans: spans, momentum: Float(o.momentum), nesterov: o.nesterov)
-        case "adagrad": AdaGrad(parameterCount: n, spans: spans)
-        case "rmsprop": RMSProp(parameterCount: n, spans: spans, decay: Float(o.decay))
-        case "lbfgs": Adam(parameterCount: n, spans: spans)  // a stand-in first-order method for the sample
-        default: Adam(parameterCount: n, spans: spans, beta1: Float(o.betas.0), beta2: Float(o.betas.1))
-        }
+        let optimizer = OptimizerFactory.firstOrderOrAdam(o, parameterCount: model.graph.parameterCount, spans: trainableSpans(of: model.graph))
         let budget = 500
         var first = Double.nan, last = Double.nan
         for step in 1...budget {
@@ -154,15 +150,8 @@ public enum Checks {
 
     static func learnt(_ e: Executor<Float>, model: Model, context c: Diagnostics.Context, loss: Double, initial: Double) -> Bool {
         guard c.config.task != .regression else { return loss < 0.01 * initial }
-        let z = e.buffer(model.outputs), y = e.buffer(model.target), units = model.outputUnits
-        for r in 0..<e.rows {
-            switch c.encoding {
-            case .values: if (z[r] > 0) != (y[r] > 0.5) { return false }
-            case .indices: if Trainer.argmax(z, row: r, width: units) != Int(y[r]) { return false }
-            case .oneHot: if Trainer.argmax(z, row: r, width: units) != Trainer.argmax(y, row: r, width: units) { return false }
-            }
-        }
-        return true
+        return correctPredictions(outputs: e.buffer(model.outputs), targets: e.buffer(model.target), rows: e.rows,
+                                  classes: model.outputUnits, loss: c.config.model.loss.kind) == e.rows
     }
 
     /// (4) Learning-rate range test (Smith 2017): 200 steps with the rate growing from 1e-7 to
@@ -172,9 +161,7 @@ public enum Checks {
         let batch = c.config.batchSize, steps = 200, low = 1e-7, high = 10.0
         let e = try executor(c, capacity: batch)
         let model = c.model
-        let o = c.config.optimizer, n = model.graph.parameterCount, spans = trainableSpans(of: model.graph)
-        let optimizer: Optimizer = o.name == "sgd" ? SGD(parameterCount: n, spans: spans, momentum: Float(o.momentum), nesterov: o.nesterov)
-            : Adam(parameterCount: n, spans: spans, beta1: Float(o.betas.0), beta2: Float(o.betas.1))
+        let optimizer = OptimizerFactory.firstOrderOrAdam(c.config.optimizer, parameterCount: model.graph.parameterCount, spans: trainableSpans(of: model.graph))
         let loader = c.loader(batch: batch)
         loader?.startEpoch()
         let x = e.buffer(model.features).baseAddress!, y = e.buffer(model.target).baseAddress!
@@ -206,7 +193,7 @@ public enum Checks {
                         series: [Chart.Series(name: "loss", points: points, color: "#1f77b4")], logY: false, logX: true),
         ])
         try chart.svg().write(toFile: svg, atomically: true, encoding: .utf8)
-        let configured = o.learningRate
+        let configured = c.config.optimizer.learningRate
         let verdict: Verdict = configured > best.lr * 3 ? .warn : .pass
         return Result(name: "learning-rate range test", result: String(format: "suggested lr %.2g (configured %.2g); %@", suggestion, configured, svg), verdict: verdict,
                       hint: String(format: "the configured rate is past the loss minimum of the range test (%.2g); it may diverge", best.lr))

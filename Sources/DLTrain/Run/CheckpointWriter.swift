@@ -22,16 +22,17 @@ public final class CheckpointWriter: TrainingCallback {
 
     private func save(_ path: String, _ trainer: Trainer) throws {
         do {
-            try Checkpoint.write(path, trainer: trainer, state: trainer.state, bestParameters: trainer.bestWeights)
+            try Checkpoint.write(path, trainer.checkpointContents)
         } catch {
             throw RunFailure("cannot write the checkpoint \(path): \(error); the previous checkpoint is intact. Free some disk space and resume from it")
         }
     }
 
-    public func epochEnded(_ record: EpochRecord, trainer: Trainer) throws {
+    public func epochEnded(_ record: EpochRecord, trainer: Trainer) throws -> [TrainingEvent] {
+        var events: [TrainingEvent] = []
         if record.epoch % trainer.config.checkpointEvery == 0 || trainer.state.stoppedEarly || record.epoch == trainer.config.epochs {
             try save(last, trainer)
-            trainer.lastCheckpoint = last
+            events.append(.checkpointWritten(last))
         }
         if trainer.improvedLastEpoch { try save(best, trainer) }
         if trainer.config.snapshots && trainer.config.schedule.endsCycle(epoch: record.epoch - 1) {
@@ -39,22 +40,25 @@ public final class CheckpointWriter: TrainingCallback {
             try save(path, trainer)
             snapshots.append(path)
         }
+        return events
     }
 
-    public func trainingInterrupted(_ trainer: Trainer) throws {
+    public func trainingInterrupted(_ trainer: Trainer) throws -> [TrainingEvent] {
         try save(last, trainer)
-        trainer.lastCheckpoint = last
+        return [.checkpointWritten(last)]
     }
 
-    public func trainingEnded(_ history: [EpochRecord], trainer: Trainer) throws {
+    public func trainingEnded(_ history: [EpochRecord], trainer: Trainer) throws -> [TrainingEvent] {
         try save(last, trainer)
-        trainer.lastCheckpoint = last
+        var events: [TrainingEvent] = [.checkpointWritten(last)]
         // A snapshot ensemble (Huang et al. 2017): the models at the end of each cycle, their
         // predictions averaged, scored on the validation rows beside the final model alone.
         if snapshots.count >= 2, let validation = trainer.data.validation {
             let ensemble = try Predictor(paths: snapshots)
             let single = try Predictor(paths: [last])
-            trainer.snapshotEnsemble = (snapshots, try Evaluation.metrics(ensemble, rows: validation), try Evaluation.metrics(single, rows: validation))
+            events.append(.snapshotEnsemble(paths: snapshots, ensemble: try Evaluation.metrics(ensemble, rows: validation),
+                                            single: try Evaluation.metrics(single, rows: validation)))
         }
+        return events
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import DLCore
 import DLData
 import DLNN
@@ -10,6 +11,15 @@ public enum ConfigSchema {
     public static let optimizers = ["sgd", "adagrad", "rmsprop", "adam", "adamw", "lbfgs"]
 
     static let positive = Schema.Bounds(minimum: 0, exclusiveMinimum: true)
+
+    /// Defaults that depend on another key live with the type that uses them (the schedule,
+    /// the optimizers, the initialisers); the help text shows them from there.
+    private static let scheduleDefaults = Schedule()
+
+    /// A default as the reference shows it: 1e-8, 0.9, 0 (not 1e-08, 0.8999999761581421, 0.0).
+    static func shown<F: BinaryFloatingPoint>(_ x: F) -> String {
+        String(format: "%g", Double(x)).replacingOccurrences(of: "e-0", with: "e-")
+    }
 
     static func source(targetRequired: Bool) -> Schema {
         .object([
@@ -69,8 +79,8 @@ public enum ConfigSchema {
             .string(allowed: initializers),
             .object([
                 .init("name", .string(allowed: initializers), required: true, "the scheme"),
-                .init("std", .number(positive), "normal: standard deviation (default 0.01, the lectures' 0.01 * randn)"),
-                .init("limit", .number(positive), "uniform: half-width of the interval (default 0.05)"),
+                .init("std", .number(positive), "normal: standard deviation (default \(shown(Initializer.defaultNormalStd)), the lectures' 0.01 * randn)"),
+                .init("limit", .number(positive), "uniform: half-width of the interval (default \(shown(Initializer.defaultUniformLimit)))"),
             ]),
         ]), "kernel initialisation (default: he_normal for the ReLU family, lecun_normal for selu, xavier_uniform otherwise)"),
         .init("bias_init", .number(), default: .number(0), "constant initial bias (a small positive value keeps ReLU units alive)"),
@@ -113,7 +123,7 @@ public enum ConfigSchema {
             .init("label_smoothing", .number(.init(minimum: 0, maximum: 1, exclusiveMaximum: true)), default: .number(0),
                   "cross_entropy: weight of the uniform distribution mixed into the target"),
             .init("class_weights", .array(.number(positive), minItems: 2), "cross_entropy: one weight per class, in class order"),
-            .init("huber_delta", .number(positive), "huber: where the loss turns from quadratic to linear (default 1)"),
+            .init("huber_delta", .number(positive), "huber: where the loss turns from quadratic to linear (default \(shown(LossSpec(.huber).huberDelta)))"),
             .init("l1", .number(.init(minimum: 0)), default: .number(0), "L1 penalty on every kernel, added to the loss"),
             .init("l2", .number(.init(minimum: 0)), default: .number(0), "L2 penalty (Σ w²) on every kernel, added to the loss"),
             .init("init_from", .string(), "a checkpoint whose parameters initialise the layers of the same name and shape (transfer learning)"),
@@ -125,27 +135,27 @@ public enum ConfigSchema {
             .init("nesterov", .boolean, default: .bool(false), "sgd: Nesterov momentum"),
             .init("betas", .array(.number(.init(minimum: 0, maximum: 1, exclusiveMaximum: true)), minItems: 2, maxItems: 2),
                   default: .array([.number(0.9), .number(0.999)]), "adam, adamw: decay rates of the moment estimates"),
-            .init("eps", .number(positive), "adam, adamw, rmsprop: added to the denominator (default 1e-8); adagrad (default 1e-10)"),
-            .init("decay", .number(.init(minimum: 0, maximum: 1, exclusiveMaximum: true)), "rmsprop: weight of the running mean square (default 0.9)"),
-            .init("weight_decay", .number(.init(minimum: 0)), "L2 pull towards zero on every trainable parameter: decoupled for adamw (default 0.01), added to the gradient otherwise (default 0)"),
+            .init("eps", .number(positive), "adam, adamw, rmsprop: added to the denominator (default \(shown(Adam.defaultEpsilon))); adagrad (default \(shown(AdaGrad.defaultEpsilon)))"),
+            .init("decay", .number(.init(minimum: 0, maximum: 1, exclusiveMaximum: true)), "rmsprop: weight of the running mean square (default \(shown(RMSProp.defaultDecay)))"),
+            .init("weight_decay", .number(.init(minimum: 0)), "L2 pull towards zero on every trainable parameter: decoupled for adamw (default \(shown(Adam.defaultDecoupledWeightDecay))), added to the gradient otherwise (default 0)"),
             .init("clip_norm", .number(positive), "rescale the gradient when its global L2 norm exceeds this"),
             .init("clip_value", .number(positive), "clamp each gradient entry to [-clip_value, clip_value]"),
-            .init("history", .integer(.init(minimum: 1)), "lbfgs: curvature pairs kept (default 10)"),
+            .init("history", .integer(.init(minimum: 1)), "lbfgs: curvature pairs kept (default \(LBFGS.defaultHistory))"),
         ]), default: .object([]), "how parameters are updated"),
         .init("schedule", .object([
             .init("name", .string(allowed: Schedule.Kind.allCases.map(\.rawValue)), default: .string("constant"), "how the learning rate changes per epoch"),
             .init("warmup_epochs", .integer(.init(minimum: 0)), default: .number(0), "linear warmup epochs in front of the schedule"),
-            .init("gamma", .number(positive), "step, multistep: factor per step (default 0.5)"),
-            .init("step_size", .integer(.init(minimum: 1)), "step: epochs per step (default 10)"),
+            .init("gamma", .number(positive), "step, multistep: factor per step (default \(scheduleDefaults.gamma))"),
+            .init("step_size", .integer(.init(minimum: 1)), "step: epochs per step (default \(scheduleDefaults.stepSize))"),
             .init("milestones", .array(.integer(.init(minimum: 1)), minItems: 1), "multistep: epochs (after warmup) where the rate is multiplied by gamma"),
-            .init("decay", .number(positive), "exponential: k in lr e^(-k t); inverse_time: k in lr / (1 + k t) (default 0.1)"),
-            .init("min_lr", .number(.init(minimum: 0)), "cosine, cosine_restarts, plateau: the lowest rate (default 0)"),
-            .init("period", .integer(.init(minimum: 1)), "cosine_restarts: epochs of the first cycle (default 10)"),
-            .init("multiplier", .integer(.init(minimum: 1)), "cosine_restarts: growth of each next cycle (default 1)"),
+            .init("decay", .number(positive), "exponential: k in lr e^(-k t); inverse_time: k in lr / (1 + k t) (default \(scheduleDefaults.decay))"),
+            .init("min_lr", .number(.init(minimum: 0)), "cosine, cosine_restarts, plateau: the lowest rate (default \(shown(scheduleDefaults.minimumRate)))"),
+            .init("period", .integer(.init(minimum: 1)), "cosine_restarts: epochs of the first cycle (default \(scheduleDefaults.restartPeriod))"),
+            .init("multiplier", .integer(.init(minimum: 1)), "cosine_restarts: growth of each next cycle (default \(scheduleDefaults.restartMultiplier))"),
             .init("max_lr", .number(positive), "one_cycle: the peak rate (default optimizer.lr)"),
-            .init("pct_start", .number(.init(minimum: 0, maximum: 1, exclusiveMinimum: true, exclusiveMaximum: true)), "one_cycle: fraction of epochs rising (default 0.3)"),
-            .init("factor", .number(.init(minimum: 0, maximum: 1, exclusiveMinimum: true, exclusiveMaximum: true)), "plateau: rate multiplier per reduction (default 0.1)"),
-            .init("patience", .integer(.init(minimum: 0)), "plateau: epochs without improvement before a reduction (default 10)"),
+            .init("pct_start", .number(.init(minimum: 0, maximum: 1, exclusiveMinimum: true, exclusiveMaximum: true)), "one_cycle: fraction of epochs rising (default \(scheduleDefaults.warmupFraction))"),
+            .init("factor", .number(.init(minimum: 0, maximum: 1, exclusiveMinimum: true, exclusiveMaximum: true)), "plateau: rate multiplier per reduction (default \(scheduleDefaults.factor))"),
+            .init("patience", .integer(.init(minimum: 0)), "plateau: epochs without improvement before a reduction (default \(scheduleDefaults.patience))"),
             .init("monitor", .string(), "plateau: the metric watched (default val_loss, or train_loss without validation)"),
         ]), default: .object([]), "the learning-rate schedule"),
         .init("training", .object([

@@ -59,8 +59,8 @@ public final class DiagnosticsWriter: TrainingCallback {
         if step == steps - 1 { snapshot(trainer) }
     }
 
-    public func epochEnded(_ record: EpochRecord, trainer: Trainer) throws {
-        var rows = ""
+    public func epochEnded(_ record: EpochRecord, trainer: Trainer) throws -> [TrainingEvent] {
+        var rows = "", events: [TrainingEvent] = []
         for (k, specs) in kernels.enumerated() where !specs.isEmpty {
             var update = 0.0, weight = 0.0, gradient = 0.0, offset = 0
             for spec in specs {
@@ -86,7 +86,7 @@ public final class DiagnosticsWriter: TrainingCallback {
             offEpochs[k] = ratio < 1e-5 || ratio > 1e-1 ? offEpochs[k] + 1 : 0
             if offEpochs[k] == 3 && trainer.state.history.count > 0 {
                 let advice = ratio < 1e-5 ? "updates are tiny against the weights: the learning rate may be too low" : "updates are large against the weights: the learning rate may be too high"
-                try trainer.notice("layer \(name): update/weight ratio \(String(format: "%.2g", ratio)) for 3 epochs (about 1e-3 is healthy); \(advice)")
+                events.append(.notice("layer \(name): update/weight ratio \(String(format: "%.2g", ratio)) for 3 epochs (about 1e-3 is healthy); \(advice)"))
             }
         }
         if let every = trainer.config.sharpnessEvery, record.epoch % every == 0 {
@@ -95,11 +95,13 @@ public final class DiagnosticsWriter: TrainingCallback {
         }
         try handle?.write(contentsOf: Data(rows.utf8))
         snapshot(trainer)
+        return events
     }
 
-    public func trainingEnded(_ history: [EpochRecord], trainer: Trainer) throws {
+    public func trainingEnded(_ history: [EpochRecord], trainer: Trainer) throws -> [TrainingEvent] {
         try handle?.close()
         handle = nil
+        return []
     }
 
     private func format(_ x: Double) -> String { String(format: "%.6g", x) }

@@ -1,4 +1,33 @@
+import DLNN
 import Foundation
+
+/// The predicted class of one row of `width` scores (logits or probabilities): the index of
+/// the largest, the first on ties. Every predicted class in dltrain comes from here.
+@inline(__always)
+func argmax(_ row: UnsafePointer<Float>, width c: Int) -> Int {
+    var best = 0
+    for k in 1..<Swift.max(c, 1) where row[k] > row[best] { best = k }
+    return best
+}
+
+/// How many of `n` rows of network outputs predict their target's class, for targets as
+/// `loss` takes them: binary cross-entropy's one logit by its sign against a 0/1 target,
+/// hinge's class index, and otherwise the argmax of a one-hot row.
+func correctPredictions(outputs z: UnsafeMutableBufferPointer<Float>, targets y: UnsafeMutableBufferPointer<Float>, rows n: Int,
+                        classes c: Int, loss: Loss) -> Int {
+    let z = UnsafePointer(z.baseAddress!), y = UnsafePointer(y.baseAddress!)
+    var correct = 0
+    for r in 0..<n {
+        let predicted: Bool
+        switch loss {
+        case .binaryCrossEntropy: predicted = (z[r] > 0) == (y[r] > 0.5)
+        case .hinge: predicted = argmax(z + r * c, width: c) == Int(y[r])
+        default: predicted = argmax(z + r * c, width: c) == argmax(y + r * c, width: c)
+        }
+        if predicted { correct += 1 }
+    }
+    return correct
+}
 
 /// Classification metrics accumulated over batches of predicted class probabilities.
 ///
@@ -29,9 +58,7 @@ public struct ClassificationMetrics {
         let c = classes.count
         for r in 0..<n {
             let truth = Int(labels[r]), row = p + r * c
-            var predicted = 0
-            for k in 1..<Swift.max(c, 1) where row[k] > row[predicted] { predicted = k }
-            confusion[truth][predicted] += 1
+            confusion[truth][argmax(row, width: c)] += 1
             logLoss -= Foundation.log(Swift.max(Double(row[truth]), 1e-15))
             if let topK {
                 // The true class is in the top k when fewer than k classes score strictly higher.
@@ -164,16 +191,22 @@ public struct RegressionMetrics {
 
     public mutating func add(predictions: UnsafePointer<Float>, predictionStride: Int, targets: UnsafePointer<Float>, rows n: Int) {
         for r in 0..<n {
-            for k in 0..<width {
-                let y = Double(targets[r * width + k]), e = Double(predictions[r * predictionStride + k]) - y
-                squared[k] += e * e
-                absolute[k] += Swift.abs(e)
-                sum[k] += y
-                sumSquares[k] += y * y
-            }
+            for k in 0..<width { add(prediction: predictions[r * predictionStride + k], truth: targets[r * width + k], column: k) }
         }
         rows += n
     }
+
+    /// One prediction of target column `k`; call ``rowsAdded(_:)`` after each batch's rows.
+    @inline(__always)
+    mutating func add(prediction: Float, truth: Float, column k: Int) {
+        let y = Double(truth), e = Double(prediction) - y
+        squared[k] += e * e
+        absolute[k] += Swift.abs(e)
+        sum[k] += y
+        sumSquares[k] += y * y
+    }
+
+    mutating func rowsAdded(_ n: Int) { rows += n }
 
     public var mse: Double { squared.reduce(0, +) / Double(width * Swift.max(rows, 1)) }
     public var rmse: Double { mse.squareRoot() }

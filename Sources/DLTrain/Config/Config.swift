@@ -14,12 +14,13 @@ public struct Config: Sendable {
         public var momentum: Double
         public var nesterov: Bool
         public var betas: (Double, Double)
+        /// Unset: the optimizer's own default (see ``OptimizerFactory``).
         public var epsilon: Double?
-        public var decay: Double
-        public var weightDecay: Double
+        public var decay: Double?
+        public var weightDecay: Double?
         public var clipNorm: Double?
         public var clipValue: Double?
-        public var history: Int
+        public var history: Int?
     }
 
     public struct EarlyStopping: Sendable {
@@ -112,9 +113,9 @@ public struct Config: Sendable {
         let name = o["name"]!.string!
         optimizer = OptimizerSettings(name: name, learningRate: o["lr"]!.number!, momentum: o["momentum"]!.number!,
                                       nesterov: o["nesterov"]!.bool!, betas: (betas[0], betas[1]), epsilon: o["eps"]?.number,
-                                      decay: o["decay"]?.number ?? 0.9, weightDecay: o["weight_decay"]?.number ?? (name == "adamw" ? 0.01 : 0),
+                                      decay: o["decay"]?.number, weightDecay: o["weight_decay"]?.number,
                                       clipNorm: o["clip_norm"]?.number, clipValue: o["clip_value"]?.number,
-                                      history: o["history"].map { Int($0.number!) } ?? 10)
+                                      history: o["history"].map { Int($0.number!) })
         let t = r["training"]!
         epochs = Int(t["epochs"]!.number!)
         batchSize = Int(t["batch_size"]!.number!)
@@ -144,17 +145,18 @@ public struct Config: Sendable {
         schedule.kind = Schedule.Kind(rawValue: sc["name"]!.string!)!
         schedule.warmupEpochs = Int(sc["warmup_epochs"]!.number!)
         schedule.epochs = Swift.max(1, epochs - schedule.warmupEpochs)
-        schedule.gamma = sc["gamma"]?.number ?? 0.5
-        schedule.stepSize = sc["step_size"].map { Int($0.number!) } ?? 10
-        schedule.milestones = sc["milestones"]?.items?.map { Int($0.number!) } ?? []
-        schedule.decay = sc["decay"]?.number ?? 0.1
-        schedule.minimumRate = sc["min_lr"]?.number ?? 0
-        schedule.restartPeriod = sc["period"].map { Int($0.number!) } ?? 10
-        schedule.restartMultiplier = sc["multiplier"].map { Int($0.number!) } ?? 1
+        // Keys left out keep Schedule's own defaults.
+        if let v = sc["gamma"]?.number { schedule.gamma = v }
+        if let v = sc["step_size"]?.number { schedule.stepSize = Int(v) }
+        if let v = sc["milestones"]?.items { schedule.milestones = v.map { Int($0.number!) } }
+        if let v = sc["decay"]?.number { schedule.decay = v }
+        if let v = sc["min_lr"]?.number { schedule.minimumRate = v }
+        if let v = sc["period"]?.number { schedule.restartPeriod = Int(v) }
+        if let v = sc["multiplier"]?.number { schedule.restartMultiplier = Int(v) }
         schedule.maximumRate = sc["max_lr"]?.number
-        schedule.warmupFraction = sc["pct_start"]?.number ?? 0.3
-        schedule.factor = sc["factor"]?.number ?? 0.1
-        schedule.patience = sc["patience"].map { Int($0.number!) } ?? 10
+        if let v = sc["pct_start"]?.number { schedule.warmupFraction = v }
+        if let v = sc["factor"]?.number { schedule.factor = v }
+        if let v = sc["patience"]?.number { schedule.patience = Int(v) }
         self.schedule = schedule
         plateauMonitor = sc["monitor"]?.string ?? fallbackMonitor
         let stem = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
@@ -229,8 +231,8 @@ public struct Config: Sendable {
             if let i = l["init"] {
                 let name = i.string ?? i["name"]!.string!
                 switch name {
-                case "normal": layer.initializer = .normal(std: i["std"]?.number ?? 0.01)
-                case "uniform": layer.initializer = .uniform(limit: i["limit"]?.number ?? 0.05)
+                case "normal": layer.initializer = .normal(std: i["std"]?.number ?? Initializer.defaultNormalStd)
+                case "uniform": layer.initializer = .uniform(limit: i["limit"]?.number ?? Initializer.defaultUniformLimit)
                 case "xavier_uniform": layer.initializer = .xavierUniform
                 case "xavier_normal": layer.initializer = .xavierNormal
                 case "he_uniform": layer.initializer = .heUniform
@@ -259,7 +261,7 @@ public struct Config: Sendable {
         var loss = LossSpec(Loss(rawValue: m["loss"]!.string!)!)
         loss.labelSmoothing = m["label_smoothing"]!.number!
         loss.classWeights = m["class_weights"]?.items?.map { $0.number! }
-        loss.huberDelta = m["huber_delta"]?.number ?? 1
+        if let delta = m["huber_delta"]?.number { loss.huberDelta = delta }
         var spec = ModelSpec(layers: layers, loss: loss)
         spec.l1 = m["l1"]!.number!
         spec.l2 = m["l2"]!.number!
@@ -347,7 +349,8 @@ public struct Config: Sendable {
 extension Config {
     /// Resuming needs the run's own config: the same model, data, optimizer and seed. Only
     /// `training.epochs` (to train longer) and `output.dir` may differ.
-    public func checkResumable(from checkpoint: Checkpoint, path: String) throws {
+    /// `saved` is the run's resolved config, as its checkpoint at `path` stores it.
+    public func checkResumable(fromRunConfig saved: JSON, path: String) throws {
         func strip(_ json: JSON) -> JSON {
             guard var members = json.members else { return json }
             for k in members.indices {
@@ -373,7 +376,7 @@ extension Config {
             }
             return a == b ? nil : path
         }
-        let saved = strip(checkpoint.config), current = strip(resolved)
+        let saved = strip(saved), current = strip(resolved)
         if let key = firstDifference(saved, current, "") {
             throw ConfigError(file: file, path: key,
                               "differs from the run in \(path) (\(saved.node(at: key)?.description ?? "absent") there, \(current.node(at: key)?.description ?? "absent") here); resume with the run's config (only training.epochs may change), or start a new run")

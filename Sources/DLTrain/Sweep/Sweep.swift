@@ -45,7 +45,7 @@ public final class Sweep {
             if exists && !resume {
                 throw ConfigError(file: spec.file, path: "out", "\(spec.out) already holds a sweep (journal.jsonl); continue it with --resume, or choose another \"out\"")
             }
-            if !exists { FileManager.default.createFile(atPath: path, contents: Data()) }
+            if !exists { try createFileForWriting(path, what: "sweep journal").close() }
         }
         // Other ranks read the journal before the first exchange, so before rank 0 appends to it.
         let done = exists && resume ? try Sweep.readJournal(path) : [:]
@@ -381,8 +381,7 @@ public final class Sweep {
                                  ("resumed_from_epoch", resumedFrom.map { .number(Double($0)) } ?? .null)])
         process.arguments = arguments
         let log = "\(dir)/fit.log"
-        FileManager.default.createFile(atPath: log, contents: nil)
-        process.standardError = FileHandle(forWritingAtPath: log)
+        process.standardError = try createFileForWriting(log, what: "trial log")
         process.standardOutput = FileHandle.nullDevice
         // A trial is one process of its own: it must not take itself for a rank of an MPI job.
         let launcher = ["OMPI_", "PMIX_", "PMI_"]

@@ -28,14 +28,27 @@ public struct Checkpoint {
     public var dltrainVersion: String
     public var created: String
 
-    /// Saves the trainer's current state to `path`.
-    static func write(_ path: String, trainer: Trainer, state: TrainingState, bestParameters: [Float]?) throws {
+    /// What a checkpoint saves, as views of the trainer's buffers: nothing is copied.
+    struct Contents {
+        let config: Config
+        let graph: Graph
+        let parameters: ParameterStore<Float>
+        let optimizerState: [(name: String, buffer: UnsafeMutableBufferPointer<Float>)]
+        let optimizerSteps: Int
+        let state: TrainingState
+        let bestParameters: [Float]?
+        let data: TrainingData
+    }
+
+    /// Saves `contents` to `path`.
+    static func write(_ path: String, _ trainer: Contents) throws {
+        let state = trainer.state, bestParameters = trainer.bestParameters
         // The texts grow with the history, so each write frees buffers a little smaller than
         // the next one needs: glibc keeps them, and the resident size would creep up by a few
         // KB an epoch over a long run. Returning free memory to the system keeps it flat.
         defer { returnFreeMemory() }
         try HDF5File.writeAtomically(path) { file in
-            let graph = trainer.model.graph, store = trainer.parameters
+            let graph = trainer.graph, store = trainer.parameters
             for spec in graph.parameters {
                 try file.write("parameters/\(spec.name)", shape: spec.shape, values: UnsafeBufferPointer(store.values(of: spec)))
             }

@@ -15,9 +15,17 @@ public struct FaultInjection {
     var checkpointPauseMilliseconds: Int?
     var brokenBackward: String?
 
-    /// Applies the faults that live in the core (called once at start).
-    public static func install() {
-        if let op = fromEnvironment().brokenBackward { FaultyDerivative.op = op }
+    /// With `broken_backward=OP`: after each backward step of a unary OP node, adds
+    /// 0.1·g·sign(x) to its input's gradient, so the derivative that gradcheck sees is wrong.
+    static func breakDerivative<T: Scalar>(in executor: Executor<T>) {
+        guard let broken = fromEnvironment().brokenBackward else { return }
+        let graph = executor.graph
+        executor.afterNodeBackward = { [unowned executor] node in
+            guard case .unary(let op, let x) = graph[node].op, op.description == broken,
+                  let dx = executor.gradientBuffer(x), let g = executor.gradientBuffer(node) else { return }
+            let xs = executor.buffer(x)
+            for i in 0..<dx.count { dx[i] += 0.1 * g[i] * (xs[i] > 0 ? 1 : -1) }
+        }
     }
 
     static func fromEnvironment() -> FaultInjection {

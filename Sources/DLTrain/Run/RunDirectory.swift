@@ -1,0 +1,113 @@
+import DLCore
+import Foundation
+
+/// Writes a run's files: `config.json` at the start, a `metrics.csv` row per epoch
+/// (appended and flushed, so a long run costs one line per epoch), and `summary.json` at
+/// the end. Whole files are written to a temporary name and renamed, so a reader never
+/// sees half of one.
+public final class RunDirectory: TrainingCallback {
+    public let path: String
+    private let started = Date()
+    private var metrics: FileHandle?
+
+    public init(path: String) throws {
+        self.path = path
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        } catch {
+            throw RunFailure("cannot create the run directory \(path): \(error.localizedDescription); choose another with --out")
+        }
+    }
+
+    public func trainingBegan(_ trainer: Trainer) throws {
+        var resolved = trainer.config.resolved
+        if var members = resolved.members, let k = members.firstIndex(where: { $0.key == "output" }) {
+            members[k].value = .object([("dir", .string(path))])
+            resolved = JSON(.object(members))
+        }
+        try write("config.json", resolved.rendered() + "\n")
+        // A resumed run starts from the checkpoint's history: rows a crashed run wrote after
+        // its last checkpoint are replaced, never duplicated.
+        try write("metrics.csv", ([header(trainer)] + trainer.history.map { row($0, trainer) }).joined(separator: "\n") + "\n")
+        metrics = FileHandle(forWritingAtPath: "\(path)/metrics.csv")
+        metrics?.seekToEndOfFile()
+    }
+
+    public func epochEnded(_ record: EpochRecord, trainer: Trainer) throws -> [TrainingEvent] {
+        let line = row(record, trainer)
+        guard let metrics else { throw RunFailure("\(path)/metrics.csv is not open for writing") }
+        do {
+            try metrics.write(contentsOf: Data((line + "\n").utf8))
+            try metrics.synchronize()
+        } catch {
+            throw RunFailure("cannot append to \(path)/metrics.csv: \(error.localizedDescription)")
+        }
+        return []
+    }
+
+    public func trainingEnded(_ history: [EpochRecord], trainer: Trainer) throws -> [TrainingEvent] {
+        try? metrics?.close()
+        metrics = nil
+        return []
+    }
+
+    /// summary.json, once every checkpoint of the run is written.
+    public func runFinished(_ trainer: Trainer) throws {
+        let history = trainer.history
+        guard let last = history.last else { return }
+        // The best epoch by validation loss when there is validation data, else training loss.
+        let monitor = trainer.config.checkpointMonitor
+        let best = history.first { $0.epoch == trainer.state.checkpointBestEpoch } ?? last
+        func object(_ metrics: [String: Double]) -> JSON {
+            .object(trainer.metricColumns.compactMap { name in metrics[name].map { (name, JSON.number($0)) } })
+        }
+        var members: [(String, JSON)] = [
+            ("epochs", .number(Double(history.count))),
+            ("stopped_early", .bool(trainer.state.stoppedEarly)),
+            ("monitor", .string(monitor)),
+            ("best_epoch", .number(Double(best.epoch))),
+            ("best", object(best.metrics)),
+            ("final", object(last.metrics)),
+        ]
+        if let test = trainer.testMetrics {
+            members.append(("test", .object(test.keys.sorted().map { ($0, JSON.number(test[$0]!)) })))
+        }
+        if trainer.state.rollbacks > 0 || trainer.state.skippedBatches > 0 {
+            members.append(("nonfinite", .object([("rollbacks", .number(Double(trainer.state.rollbacks))), ("skipped_batches", .number(Double(trainer.state.skippedBatches)))])))
+        }
+        if let checkpoint = trainer.lastCheckpoint { members.append(("checkpoint", .string(checkpoint))) }
+        if let snapshots = trainer.snapshotEnsemble {
+            func object(_ m: [String: Double]) -> JSON { .object(m.keys.sorted().map { ("val_" + $0, JSON.number(m[$0]!)) }) }
+            members.append(("snapshot_ensemble", .object([
+                ("members", .array(snapshots.paths.map(JSON.string))),
+                ("ensemble", object(snapshots.ensemble)), ("single_model", object(snapshots.single)),
+            ])))
+        }
+        members.append(("wall_seconds", .number((Date().timeIntervalSince(started) * 1000).rounded() / 1000)))
+        try write("summary.json", JSON.object(members).rendered() + "\n")
+    }
+
+    private func header(_ trainer: Trainer) -> String {
+        (["epoch"] + trainer.metricColumns + ["lr", "seconds", "train_loss_smoothed"]).joined(separator: ",")
+    }
+
+    private func row(_ record: EpochRecord, _ trainer: Trainer) -> String {
+        var fields = ["\(record.epoch)"] + trainer.metricColumns.map { record.metrics[$0].map(format) ?? "" }
+        fields += [format(record.learningRate), String(format: "%.4f", record.seconds), record.smoothedLoss.map(format) ?? ""]
+        return fields.joined(separator: ",")
+    }
+
+    private func format(_ x: Double) -> String { String(format: "%.6g", x) }
+
+    private func write(_ name: String, _ text: String) throws {
+        let final = "\(path)/\(name)", temporary = "\(path)/.\(name).tmp"
+        do {
+            try text.write(toFile: temporary, atomically: false, encoding: .utf8)
+        } catch {
+            throw RunFailure("cannot write \(final): \(error.localizedDescription)")
+        }
+        guard rename(temporary, final) == 0 else {
+            throw RunFailure("cannot rename \(temporary) to \(final): \(String(cString: strerror(errno)))")
+        }
+    }
+}

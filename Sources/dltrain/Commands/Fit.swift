@@ -1,0 +1,66 @@
+import ArgumentParser
+import DLData
+import DLTrain
+import Foundation
+
+struct Fit: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train a model from a config file.",
+        discussion: """
+            Example:
+              dltrain fit configs/xor.json --set training.epochs=500
+              dltrain fit configs/digits.json --folds 5
+              dltrain fit configs/digits.json --resume runs/digits/checkpoints/last.h5
+
+            Writes config.json, metrics.csv, curves.svg, summary.json and
+            checkpoints/last.h5 and best.h5 into the run directory (output.dir, or --out,
+            or runs/CONFIG-NAME). Ctrl-C finishes the current step, saves last.h5 and prints
+            the command that resumes the run exactly.
+            """
+    )
+
+    @OptionGroup var config: ConfigOptions
+
+    @Option(help: "Run directory (overrides output.dir; with --resume, default the checkpoint's run).")
+    var out: String?
+
+    @Option(help: ArgumentHelp("Continue the run saved in this checkpoint (checkpoints/last.h5 of a run), exactly where it stopped. The config must be the run's; only training.epochs may grow.", valueName: "CKPT"))
+    var resume: String?
+
+    @Flag(help: "Print only the final summary.")
+    var quiet = false
+
+    @Option(help: ArgumentHelp("K-fold cross-validation: train K models, each validated on one fold of the training data, and report the metric's mean and spread.", valueName: "K"))
+    var folds: Int?
+
+    @Option(help: ArgumentHelp("mpi: data-parallel over the ranks of an MPI job (automatic when mpirun starts several ranks).", valueName: "mpi"))
+    var distributed: Distribution?
+
+    func validate() throws {
+        if let folds, folds < 2 { throw ValidationError("--folds needs at least 2 folds, got \(folds)") }
+    }
+
+    func run() throws {
+        if folds != nil {
+            guard resume == nil else { throw ValidationError("--folds and --resume do not go together") }
+            guard distributed == nil && !MPI.launchedAsRank else { throw ValidationError("--folds runs in one process; start it without mpirun") }
+        }
+        try FitRun.run(try config.load(crossValidation: folds != nil),
+                       FitRun.Options(out: out, resume: resume, quiet: quiet, folds: folds, distributed: distributed == .mpi))
+    }
+
+    /// This invocation with `--resume CHECKPOINT` in place of any earlier `--resume`.
+    static func resumeCommand(_ checkpoint: String) -> String {
+        var words: [String] = []
+        var skip = false
+        for word in CommandLine.arguments.dropFirst() {
+            if skip { skip = false; continue }
+            if word == "--resume" { skip = true; continue }
+            if word.hasPrefix("--resume=") { continue }
+            words.append(word.contains(" ") ? "'\(word)'" : word)
+        }
+        return (["dltrain"] + words + ["--resume", checkpoint]).joined(separator: " ")
+    }
+}
+
+enum Distribution: String, ExpressibleByArgument { case mpi }
