@@ -38,6 +38,9 @@ struct Dltrain: ParsableCommand {
         // A file-size limit (ulimit -f) must fail the write that crosses it (EFBIG, reported
         // with the file's name) instead of killing the process mid-checkpoint.
         signal(SIGXFSZ, SIG_IGN)
+        // Likewise a closed pipe on stderr (`dltrain fit ... 2>&1 | tee log`, the terminal
+        // gone): the write fails (EPIPE, ignored) instead of killing the run unsaved.
+        signal(SIGPIPE, SIG_IGN)
         do {
             var command = try parseAsRoot()
             try command.run()

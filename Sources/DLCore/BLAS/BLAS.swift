@@ -52,25 +52,34 @@ public enum BLAS {
         _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
         _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int
     ) {
-        // Worth a second thread from about a million multiply-adds.
-        if splitting, m * n * k >= 1 << 20, let helper = HelperThread.shared, n >= 32 || m >= 32, helper.claim() {
+        // Worth a second thread from about a million multiply-adds. The two halves are the same
+        // whichever thread computes them: when the helper is busy (another caller, say the
+        // loader's PCA projection, holds it) or absent, this thread computes both in turn. A
+        // whole product would be one call of another shape, for which OpenBLAS may choose
+        // other kernels and round differently, and results would depend on timing.
+        if splitting, m * n * k >= 1 << 20, n >= 32 || m >= 32 {
+            let second: SplitProduct, first: (m: Int, n: Int)
             if n >= m && n >= 32 {
                 let half = (n / 2 + 15) & ~15  // C's columns: op(B)'s columns
-                secondHalf.pointee = SplitProduct(ta: ta, tb: tb, m: m, n: n - half, k: k, alpha: alpha, a: a, lda: lda,
-                                                  b: tb ? b + half * ldb : b + half, ldb: ldb, beta: beta, c: c + half, ldc: ldc)
-                helper.start(HelperThread.Job(SplitProduct.run, UnsafeMutableRawPointer(secondHalf)))
-                plainSgemm(ta, tb, m, half, k, alpha, a, lda, b, ldb, beta, c, ldc)
-                helper.finish()
-                return
+                second = SplitProduct(ta: ta, tb: tb, m: m, n: n - half, k: k, alpha: alpha, a: a, lda: lda,
+                                      b: tb ? b + half * ldb : b + half, ldb: ldb, beta: beta, c: c + half, ldc: ldc)
+                first = (m, half)
             } else {
                 let half = (m / 2 + 15) & ~15  // C's rows: op(A)'s rows
-                secondHalf.pointee = SplitProduct(ta: ta, tb: tb, m: m - half, n: n, k: k, alpha: alpha, a: ta ? a + half : a + half * lda, lda: lda,
-                                                  b: b, ldb: ldb, beta: beta, c: c + half * ldc, ldc: ldc)
-                helper.start(HelperThread.Job(SplitProduct.run, UnsafeMutableRawPointer(secondHalf)))
-                plainSgemm(ta, tb, half, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-                helper.finish()
-                return
+                second = SplitProduct(ta: ta, tb: tb, m: m - half, n: n, k: k, alpha: alpha, a: ta ? a + half : a + half * lda, lda: lda,
+                                      b: b, ldb: ldb, beta: beta, c: c + half * ldc, ldc: ldc)
+                first = (half, n)
             }
+            if let helper = HelperThread.shared, helper.claim() {
+                secondHalf.pointee = second
+                helper.start(HelperThread.Job(SplitProduct.run, UnsafeMutableRawPointer(secondHalf)))
+                plainSgemm(ta, tb, first.m, first.n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+                helper.finish()
+            } else {
+                plainSgemm(ta, tb, first.m, first.n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+                second.compute()
+            }
+            return
         }
         plainSgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
     }
@@ -85,9 +94,10 @@ public enum BLAS {
         var beta: Float
         var c: UnsafeMutablePointer<Float>, ldc: Int
 
+        func compute() { BLAS.plainSgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) }
+
         static let run: @convention(c) (UnsafeMutableRawPointer) -> Void = { raw in
-            let t = raw.assumingMemoryBound(to: SplitProduct.self).pointee
-            BLAS.plainSgemm(t.ta, t.tb, t.m, t.n, t.k, t.alpha, t.a, t.lda, t.b, t.ldb, t.beta, t.c, t.ldc)
+            raw.assumingMemoryBound(to: SplitProduct.self).pointee.compute()
         }
     }
     nonisolated(unsafe) static let secondHalf = UnsafeMutablePointer<SplitProduct>.allocate(capacity: 1)

@@ -79,6 +79,9 @@ public struct Config: Sendable {
     /// Whether validation metrics exist: a validation source, or cross-validation folds.
     public var hasValidation: Bool
     public var outputDirectory: String
+    /// Whether ``outputDirectory`` is the default `runs/CONFIG-NAME` (output.dir not given):
+    /// a default directory that holds a run gives way to the next free name.
+    public var outputDirectoryIsDefault: Bool
 
     /// Reads, overrides (`KEY=VALUE` by dotted path), validates and types `file`.
     /// `crossValidation`: folds will supply validation data (`--folds`).
@@ -161,6 +164,7 @@ public struct Config: Sendable {
         plateauMonitor = sc["monitor"]?.string ?? fallbackMonitor
         let stem = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
         outputDirectory = r["output"]!["dir"]?.string ?? "runs/\(stem)"
+        outputDirectoryIsDefault = r["output"]!["dir"] == nil
         // The resolved config names files absolutely, so it means the same wherever it is
         // read again (a run directory's config.json, a checkpoint's meta/config.json).
         var absolute = r

@@ -52,12 +52,12 @@ public final class ConsoleLogger: TrainingCallback {
         let bar = String(repeating: "=", count: filled) + (filled < width ? ">" : "") + String(repeating: " ", count: Swift.max(0, width - filled - 1))
         let line = String(format: "epoch %d/%d [%@] %d/%d  %.0f steps/s  ETA %.1fs  loss %.4f", epoch, trainer.config.epochs, bar, step, steps,
                           rate, Double(steps - step) / rate, smoothedLoss)
-        FileHandle.standardError.write(Data(("\r\u{1B}[K" + line).utf8))
+        writeStandardError("\r\u{1B}[K" + line)
         drawn = true
     }
 
     public func epochEnded(_ record: EpochRecord, trainer: Trainer) throws -> [TrainingEvent] {
-        if drawn { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        if drawn { writeStandardError("\r\u{1B}[K") }
         drawn = false
         epochStarted = Date()
         guard !quiet else { return [] }
@@ -74,13 +74,13 @@ public final class ConsoleLogger: TrainingCallback {
     }
 
     public func noticed(_ message: String, trainer: Trainer) throws {
-        if drawn { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        if drawn { writeStandardError("\r\u{1B}[K") }
         drawn = false
         printError(paint(message, "33"))
     }
 
     public func trainingInterrupted(_ trainer: Trainer) throws -> [TrainingEvent] {
-        if drawn { FileHandle.standardError.write(Data("\n".utf8)) }
+        if drawn { writeStandardError("\n") }
         drawn = false
         return []
     }

@@ -55,7 +55,7 @@ public final class CurvesWriter: TrainingCallback {
         panels.append(Chart.Panel(title: "Learning rate (\(trainer.config.schedule.kind.rawValue))", yLabel: "learning rate",
                                   series: [Chart.Series(name: "lr", points: rates, color: "#2ca02c")], logY: rateSpread > 20))
         let chart = Chart(title: "dltrain: \((trainer.config.file as NSString).lastPathComponent)", xLabel: "epoch", panels: panels)
-        let temporary = path + ".tmp"
+        let temporary = path + ".\(getpid()).tmp"
         do {
             try chart.svg().write(toFile: temporary, atomically: false, encoding: .utf8)
             guard rename(temporary, path) == 0 else { throw RunFailure("rename failed") }

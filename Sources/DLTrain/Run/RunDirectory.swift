@@ -100,7 +100,7 @@ public final class RunDirectory: TrainingCallback {
     private func format(_ x: Double) -> String { String(format: "%.6g", x) }
 
     private func write(_ name: String, _ text: String) throws {
-        let final = "\(path)/\(name)", temporary = "\(path)/.\(name).tmp"
+        let final = "\(path)/\(name)", temporary = "\(path)/.\(name).\(getpid()).tmp"
         do {
             try text.write(toFile: temporary, atomically: false, encoding: .utf8)
         } catch {
@@ -108,6 +108,36 @@ public final class RunDirectory: TrainingCallback {
         }
         guard rename(temporary, final) == 0 else {
             throw RunFailure("cannot rename \(temporary) to \(final): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    // MARK: Runs already there
+
+    /// The files of a run (a fit's or a cross-validation's); the first one present shows that
+    /// a directory holds a run.
+    static let runFiles = ["checkpoints/last.h5", "checkpoints/best.h5", "metrics.csv", "summary.json", "folds.json", "config.json",
+                           "curves.svg", "diagnostics.csv"]
+
+    /// The first run file in `path`, or nil when it holds no run.
+    public static func heldRun(in path: String) -> String? {
+        let manager = FileManager.default
+        if let file = runFiles.first(where: { manager.fileExists(atPath: "\(path)/\($0)") }) { return file }
+        return (try? manager.contentsOfDirectory(atPath: path))?.sorted().first { $0.hasPrefix("fold-") && heldRun(in: "\(path)/\($0)") != nil }
+    }
+
+    /// For `--overwrite`: removes the run's own files from `path` (its checkpoints, snapshots,
+    /// folds), so nothing of the old run mixes with the new; other files stay.
+    public static func clearRun(in path: String) throws {
+        let manager = FileManager.default
+        var doomed = runFiles.map { "\(path)/\($0)" }
+        let checkpoints = (try? manager.contentsOfDirectory(atPath: "\(path)/checkpoints")) ?? []
+        doomed += checkpoints.filter { $0.hasSuffix(".h5") }.map { "\(path)/checkpoints/\($0)" }
+        let folds = (try? manager.contentsOfDirectory(atPath: path)) ?? []
+        doomed += folds.filter { $0.hasPrefix("fold-") }.map { "\(path)/\($0)" }
+        for file in doomed where manager.fileExists(atPath: file) {
+            do { try manager.removeItem(atPath: file) } catch {
+                throw RunFailure("cannot remove \(file) of the old run for --overwrite: \(error.localizedDescription)")
+            }
         }
     }
 }

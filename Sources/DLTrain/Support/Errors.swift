@@ -21,5 +21,11 @@ public func exitStatus(for error: Error) -> Int32? {
 
 /// Writes a line to standard error: progress and logs never mix with `--json` on stdout.
 public func printError(_ line: String) {
-    FileHandle.standardError.write(Data((line + "\n").utf8))
+    writeStandardError(line + "\n")
+}
+
+/// Writes to standard error, ignoring failure: after SIGHUP the terminal is gone (writes fail
+/// with EIO), and a run saving its checkpoint must not die of a message nobody can read.
+public func writeStandardError(_ text: String) {
+    try? FileHandle.standardError.write(contentsOf: Data(text.utf8))
 }

@@ -375,6 +375,10 @@ public final class Sweep {
            let saved = try? Checkpoint.read(last), saved.state.epoch < epochs, !saved.state.stoppedEarly {
             arguments += ["--resume", last]
             resumedFrom = saved.state.epoch
+        } else {
+            // The trial directory is the sweep's own: a trial run again (interrupted, or
+            // rerun by --resume) replaces what its earlier attempt left.
+            arguments.append("--overwrite")
         }
         let event = JSON.object([("event", .string("start")), ("trial", .number(Double(trial.id))), ("epochs", .number(Double(epochs))),
                                  ("parameters", .object(trial.parameters.map { ($0.path, $0.value) })), ("seed", .number(Double(trial.seed))),

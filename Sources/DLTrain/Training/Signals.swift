@@ -1,10 +1,10 @@
 import Foundation
 
-/// SIGINT and SIGTERM during training: the first one asks the loop to stop after the current
-/// step (it then writes checkpoints/last.h5 and exits 130 or 143); a second one ends the
-/// process at once, as the default action would.
+/// SIGINT, SIGTERM and SIGHUP (a closed terminal) during training: the first one asks the
+/// loop to stop after the current step (it then writes checkpoints/last.h5 and exits 130, 143
+/// or 129); a second one ends the process at once, as the default action would.
 public enum InterruptSignal {
-    /// The signal received (SIGINT or SIGTERM), or 0. Written by the handler, read by the
+    /// The signal received (SIGINT, SIGTERM or SIGHUP), or 0. Written by the handler, read by the
     /// training loop after each step; a single aligned word, as signal handlers allow.
     nonisolated(unsafe) static var received: Int32 = 0
 
@@ -15,8 +15,9 @@ public enum InterruptSignal {
         sigemptyset(&unblock)
         sigaddset(&unblock, SIGINT)
         sigaddset(&unblock, SIGTERM)
+        sigaddset(&unblock, SIGHUP)
         pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
-        for number in [SIGINT, SIGTERM] {
+        for number in [SIGINT, SIGTERM, SIGHUP] {
             signal(number) { caught in
                 InterruptSignal.received = caught
                 signal(caught, SIG_DFL)  // a second one is not caught
@@ -33,7 +34,11 @@ public struct Interrupted: Error, CustomStringConvertible {
     public let checkpoint: String?
     public var exitCode: Int32 { 128 + signal }
     public var description: String {
-        let name = signal == SIGINT ? "interrupted (SIGINT)" : "terminated (SIGTERM)"
+        let name = switch signal {
+        case SIGINT: "interrupted (SIGINT)"
+        case SIGHUP: "hung up (SIGHUP: the terminal closed)"
+        default: "terminated (SIGTERM)"
+        }
         guard let checkpoint else { return "\(name); no checkpoint was written" }
         return "\(name): the current step finished and \(checkpoint) holds the run"
     }

@@ -27,6 +27,9 @@ struct Fit: ParsableCommand {
     @Option(help: ArgumentHelp("Continue the run saved in this checkpoint (checkpoints/last.h5 of a run), exactly where it stopped. The config must be the run's; only training.epochs may grow.", valueName: "CKPT"))
     var resume: String?
 
+    @Flag(help: "Replace the run that the run directory (--out or output.dir) holds; without it such a directory is refused, and the default one gives way to runs/NAME-2, -3...")
+    var overwrite = false
+
     @Flag(help: "Print only the final summary.")
     var quiet = false
 
@@ -46,7 +49,8 @@ struct Fit: ParsableCommand {
             guard distributed == nil && !MPI.launchedAsRank else { throw ValidationError("--folds runs in one process; start it without mpirun") }
         }
         try FitRun.run(try config.load(crossValidation: folds != nil),
-                       FitRun.Options(out: out, resume: resume, quiet: quiet, folds: folds, distributed: distributed == .mpi))
+                       FitRun.Options(out: out, resume: resume, quiet: quiet, folds: folds, distributed: distributed == .mpi,
+                                      overwrite: overwrite))
     }
 
     /// This invocation with `--resume CHECKPOINT` in place of any earlier `--resume`.
