@@ -17,7 +17,7 @@ import Testing
         let text = chosen.stderr
         #expect(chosen.status == 0)
         if avx512 { #expect(text.contains("BLAS: OpenBLAS SkylakeX kernels"), "\(text)") } else { #expect(text.contains("BLAS: OpenBLAS")) }
-        let kept = try cli.run(["fit", "configs/xor.json", "--set", "training.epochs=1", "--out", out], environment: ["OPENBLAS_CORETYPE": "Haswell"])
+        let kept = try cli.run(["fit", "configs/xor.json", "--set", "training.epochs=1", "--out", out, "--overwrite"], environment: ["OPENBLAS_CORETYPE": "Haswell"])
         #expect(kept.stderr.contains("BLAS: OpenBLAS Haswell kernels"))
         if avx512 { #expect(kept.stderr.contains("OPENBLAS_CORETYPE=Haswell in the environment keeps OpenBLAS on slower kernels")) }
         let version = try cli.run(["--version"])
