@@ -8,6 +8,10 @@ public struct ModelSpec: Sendable {
     /// Penalties on every kernel whose layer does not set its own.
     public var l1: Double = 0
     public var l2: Double = 0
+    /// Learned embeddings of category columns: the last `embeddings.count` features are
+    /// indices, each looked up in its own table; the first layer reads the other features
+    /// and the looked-up vectors side by side.
+    public var embeddings: [EmbeddingSpec] = []
 
     public init(layers: [LayerSpec], loss: LossSpec) {
         self.layers = layers
@@ -41,6 +45,20 @@ public struct ModelSpec: Sendable {
             throw ModelError(path: "layers[\(unused.offset)]", message: "layer \"\(unused.element.name)\" feeds no later layer and is not the output; connect it with \"inputs\" or remove it")
         }
     }
+}
+
+/// A table of `levels` learned vectors of width `dim` (parameter `embedding_K/table`, (levels,
+/// dim), initialised N(0, 1) as PyTorch's `nn.Embedding`): the rows of a category's levels.
+public struct EmbeddingSpec: Sendable, Equatable {
+    public var column: String
+    public var levels: Int
+    public var dim: Int
+    public init(column: String, levels: Int, dim: Int) {
+        self.column = column
+        self.levels = levels
+        self.dim = dim
+    }
+    static func parameterName(_ k: Int) -> String { "embedding_\(k)/table" }
 }
 
 /// A mistake in a model description, found while building it; `path` is relative to
@@ -77,9 +95,22 @@ public struct Model: @unchecked Sendable {
         try ModelSpec.checkTopology(spec)
         let g = Graph()
         features = try g.input("features", shape: [Shape.batch, inputs])
-        var produced: [String: (node: NodeID, width: Int)] = [ModelSpec.inputName: (features, inputs)]
+        var input = (node: features, width: inputs)
+        if !spec.embeddings.isEmpty {
+            // features (N, D) = dense (N, D − E) | indices (N, E);  input = dense | t_1[i_1] | ... | t_E[i_E]
+            let dense = inputs - spec.embeddings.count
+            guard dense >= 0 else { throw ModelError(path: "layers", message: "\(spec.embeddings.count) embeddings but only \(inputs) inputs") }
+            var parts: [NodeID] = dense > 0 ? [try g.slice(features, axis: 1, start: 0, count: dense)] : []
+            for (k, e) in spec.embeddings.enumerated() {
+                let column = try g.reshape(try g.slice(features, axis: 1, start: dense + k, count: 1), [Shape.batch])
+                let table = try g.parameter(EmbeddingSpec.parameterName(k), shape: [e.levels, e.dim])
+                parts.append(try g.gatherRows(table, column))
+            }
+            input = (try g.concat(parts, axis: 1), dense + spec.embeddings.reduce(0) { $0 + $1.dim })
+        }
+        var produced: [String: (node: NodeID, width: Int)] = [ModelSpec.inputName: input]
         var outputsSoFar: [(node: NodeID, width: Int)] = []
-        var previous = (node: features, width: inputs)
+        var previous = input
         for (k, layer) in spec.layers.enumerated() {
             var source = previous
             if let names = layer.inputs {
@@ -146,6 +177,11 @@ public struct Model: @unchecked Sendable {
     public func initialParameters<T: Scalar>(rng: inout RandomSource) throws -> ParameterStore<T> {
         let store = ParameterStore<T>(for: graph)
         for layer in spec.layers { try layer.initialize(store, graph: graph, rng: &rng) }
+        for k in spec.embeddings.indices {
+            guard let index = graph.parameterIndex(named: EmbeddingSpec.parameterName(k)) else { continue }
+            let table = graph.parameters[index]
+            Initializer.normal(std: 1).fill(store.values(of: table), fanIn: table.shape[0], fanOut: table.shape[1], rng: &rng, threads: BLAS.threadCount)
+        }
         return store
     }
 
@@ -153,7 +189,7 @@ public struct Model: @unchecked Sendable {
     /// parameter count, then the totals.
     public var summary: String {
         var rows: [[String]] = [["layer", "reads", "does", "output", "params"]]
-        var widths: [String: Int] = [ModelSpec.inputName: inputs]
+        var widths: [String: Int] = [ModelSpec.inputName: inputs - spec.embeddings.count + spec.embeddings.reduce(0) { $0 + $1.dim }]
         var previousName = ModelSpec.inputName
         for layer in spec.layers {
             let reads = layer.inputs ?? [previousName]
@@ -176,6 +212,7 @@ public struct Model: @unchecked Sendable {
             }.joined(separator: "  ")
         }
         lines.insert(String(repeating: "-", count: lines[0].count), at: 1)
+        for e in spec.embeddings { lines.append("embedding of \"\(e.column)\": \(e.levels) levels × \(e.dim)") }
         lines.append("input (N, \(inputs)); loss \(spec.loss.kind.rawValue); parameters \(graph.parameterCount) (\(trainable) trainable)")
         return lines.joined(separator: "\n")
     }

@@ -51,6 +51,8 @@ public struct Config: Sendable {
         public var augment: AugmentSpec
         public var memoryLimitMB: Int?
         public var splitSeed: UInt64?
+        /// CSV tables: the columns' declarations and defaults; nil when the config sets none.
+        public var table: TableSpec?
     }
 
     public var data: DataSettings
@@ -82,6 +84,8 @@ public struct Config: Sendable {
     /// Whether ``outputDirectory`` is the default `runs/CONFIG-NAME` (output.dir not given):
     /// a default directory that holds a run gives way to the next free name.
     public var outputDirectoryIsDefault: Bool
+    /// What was chosen from the data, and why (printed at the start of fit).
+    public var choices: [String] = []
 
     /// Reads, overrides (`KEY=VALUE` by dotted path), validates and types `file`.
     /// `crossValidation`: folds will supply validation data (`--folds`).
@@ -98,8 +102,17 @@ public struct Config: Sendable {
             throw ConfigError(file: file, line: e.line, column: e.column, path: "", "invalid JSON: \(e.message)")
         }
         for override in overrides { json = try applyOverride(override, to: json, schema: ConfigSchema.root) }
-        let resolved = try ConfigSchema.root.validate(json, file: file)
-        return try Config(resolved: resolved, file: file, raw: json, crossValidation: crossValidation)
+        return try load(json: json, file: file, crossValidation: crossValidation)
+    }
+
+    /// A config from its JSON (after overrides): a CSV table's task, model, optimizer and
+    /// training are filled in from the data where `json` leaves them out (``TableDefaults``).
+    public static func load(json: JSON, file: String, crossValidation: Bool = false) throws -> Config {
+        let (completed, notes) = try TableDefaults.complete(json, file: file)
+        let resolved = try ConfigSchema.root.validate(completed, file: file)
+        var config = try Config(resolved: resolved, file: file, raw: completed, crossValidation: crossValidation)
+        config.choices = notes
+        return config
     }
 
     /// `validated`: the config was checked when its run was trained (a checkpoint's stored
@@ -223,7 +236,8 @@ public struct Config: Sendable {
         }
         return DataSettings(train: train, validation: holdout(d["validation"]), test: holdout(d["test"]),
                             classes: d["classes"]?.items?.map { $0.string! }, preprocess: preprocess, augment: augment,
-                            memoryLimitMB: d["memory_limit_mb"].map { Int($0.number!) }, splitSeed: d["split_seed"].map { UInt64($0.number!) })
+                            memoryLimitMB: d["memory_limit_mb"].map { Int($0.number!) }, splitSeed: d["split_seed"].map { UInt64($0.number!) },
+                            table: TableDefaults.tableSpec(d))
     }
 
     static func modelSpec(_ m: JSON) -> ModelSpec {

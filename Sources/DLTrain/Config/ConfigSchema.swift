@@ -42,6 +42,37 @@ public enum ConfigSchema {
         .init("stratify", .boolean, default: .bool(false), "keep each class's share (classification)"),
     ])
 
+    static func numericHandling(defaults: Bool) -> [Schema.Field] {
+        let d = NumericHandling()
+        return [
+            .init("missing", .string(allowed: NumericHandling.Missing.allCases.map(\.rawValue)), default: defaults ? .string(d.missing.rawValue) : nil,
+                  "an empty or missing cell: error, drop the row, the training mean or median, or constant (with fill)"),
+            .init("fill", .number(), default: defaults ? .number(d.fill) : nil, "the value of missing: constant"),
+            .init("indicator", .boolean, default: defaults ? .bool(d.indicator) : nil, "add a 0/1 input: the cell was missing"),
+            .init("scale", .string(allowed: NumericHandling.Scale.allCases.map(\.rawValue)), default: defaults ? .string(d.scale.rawValue) : nil,
+                  "standardize (mean 0, variance 1), minmax ([0, 1]), log (log1p, then standardize), none"),
+        ]
+    }
+
+    static func categoryHandling(defaults: Bool) -> [Schema.Field] {
+        let d = CategoryHandling()
+        return [
+            .init("missing", .string(allowed: CategoryHandling.Missing.allCases.map(\.rawValue)), default: defaults ? .string(d.missing.rawValue) : nil,
+                  "an empty or missing cell: a level of its own (level), the most frequent level, error, or drop the row"),
+            .init("encoding", .string(allowed: CategoryHandling.Encoding.allCases.map(\.rawValue)), default: defaults ? .string(d.encoding.rawValue) : nil,
+                  "onehot, embedding (a learned vector per level), or auto: one-hot up to \(CategoryHandling.oneHotLimit) levels, embedding beyond"),
+            .init("embedding_dim", .integer(.init(minimum: 1, maximum: 4096)), "the embedding's width (default min(50, round(1.6 levels^0.56)))"),
+            .init("min_count", .integer(.init(minimum: 1)), default: defaults ? .number(Double(d.minCount)) : nil,
+                  "levels seen fewer times in the training rows are pooled into one \"other\" level (which also takes unseen levels)"),
+        ]
+    }
+
+    static let column: Schema = .anyOf([
+        .string(allowed: ColumnType.allCases.map(\.rawValue)),
+        .object([.init("type", .string(allowed: ColumnType.allCases.map(\.rawValue)), "numeric, category, date (ISO 8601) or ignore (default: inferred from the training file)")]
+                + numericHandling(defaults: false) + categoryHandling(defaults: false)),
+    ])
+
     static let preprocess: Schema = .object([
         .init("standardize", .boolean, default: .bool(false), "zero mean, unit variance per feature"),
         .init("minmax", .boolean, default: .bool(false), "scale each feature to [0, 1]"),
@@ -110,7 +141,13 @@ public enum ConfigSchema {
             .init("train", source(targetRequired: true), required: true, "the training data"),
             .init("validation", .anyOf([split, source(targetRequired: false)]), "a validation file, or a split of the training file; metrics each epoch"),
             .init("test", .anyOf([split, source(targetRequired: false)]), "a test file, or a split of the training file; metrics at the end"),
-            .init("task", .string(allowed: tasks), required: true, "what the target is"),
+            .init("task", .string(allowed: tasks), "what the target is (default: inferred from the target column, see the README's Tables)"),
+            .init("columns", .map(column), "CSV tables: each column's type and handling by name (\"col\": \"ignore\" is short for {\"type\": \"ignore\"}); unnamed columns are inferred"),
+            .init("missing_values", .array(.string()), "CSV tables: cell texts read as missing (default \(TableSpec.defaultMissingValues.map { "\"\($0)\"" }.joined(separator: ", ")))"),
+            .init("defaults", .object([
+                .init("numeric", .object(numericHandling(defaults: true)), default: .object([]), "numeric columns"),
+                .init("category", .object(categoryHandling(defaults: true)), default: .object([]), "category columns"),
+            ]), "CSV tables: the handling of every column data.columns does not set"),
             .init("classes", .array(.string(), minItems: 2), "the class labels in index order (default: the training data's, sorted); other labels are errors"),
             .init("preprocess", preprocess, default: .object([]), "fitted on the training split, applied to every split and stored"),
             .init("augment", augment, default: .object([]), "training batches only"),
@@ -170,7 +207,7 @@ public enum ConfigSchema {
                 .init("patience", .integer(.init(minimum: 0)), default: .number(10), "epochs without improvement before stopping"),
                 .init("min_delta", .number(.init(minimum: 0)), default: .number(0), "the smallest change that counts as an improvement"),
                 .init("restore_best", .boolean, default: .bool(true), "end with the best epoch's weights, also when training runs its course"),
-            ]), "stop when the monitored metric stops improving"),
+            ]), "stop when the monitored metric stops improving (false: off, as leaving it out; with no training section a table gets it by default)"),
             .init("checkpoint", .object([
                 .init("every", .integer(.init(minimum: 1)), default: .number(1), "write checkpoints/last.h5 every this many epochs"),
                 .init("monitor", .string(), "the metric that decides best.h5 (default: early_stopping.monitor, else val_loss or train_loss)"),

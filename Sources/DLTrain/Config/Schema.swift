@@ -1,3 +1,4 @@
+import DLData
 /// The shape of a config file, declared once. The same declaration validates configs
 /// (``validate(_:file:path:)``), types `--set` overrides, fills defaults, and prints the
 /// JSON Schema (``jsonSchema()``), so the parser and the published schema cannot drift.
@@ -10,6 +11,8 @@ public indirect enum Schema: Sendable {
     case boolean
     /// A value of any of these types (the first that accepts it wins).
     case anyOf([Schema])
+    /// An object whose keys are the user's (column names), each value of this schema.
+    case map(Schema)
 
     public struct Bounds: Sendable {
         public var minimum: Double? = nil
@@ -59,6 +62,7 @@ public indirect enum Schema: Sendable {
     var expectation: String {
         switch self {
         case .object: return "an object"
+        case .map(let value): return "an object of \(value.expectation) values"
         case .array(let item, let minItems, let maxItems):
             let count = maxItems == minItems ? "exactly \(minItems) " : (minItems > 0 ? "at least \(minItems) " : "")
             return "an array of \(count)\(item.expectation) items".replacingOccurrences(of: "  ", with: " ")
@@ -97,6 +101,10 @@ public indirect enum Schema: Sendable {
                 }
             }
             return JSON(.object(out), line: json.line, column: json.column)
+        case .map(let value):
+            guard let members = json.members else { throw fail("\(found); expected \(expectation)") }
+            return JSON(.object(try members.map { JSON.Member(key: $0.key, value: try value.validate($0.value, file: file, path: join(path, $0.key))) }),
+                        line: json.line, column: json.column)
         case .array(let item, let minItems, let maxItems):
             guard let items = json.items else { throw fail("\(found); expected \(expectation)") }
             guard items.count >= minItems, maxItems.map({ items.count <= $0 }) ?? true else {
@@ -137,7 +145,7 @@ public indirect enum Schema: Sendable {
     /// Whether this schema takes values of `json`'s JSON type at all (ignoring ranges and names).
     func acceptsKind(of json: JSON) -> Bool {
         switch (self, json.kind) {
-        case (.object, .object), (.array, .array), (.string, .string), (.number, .number), (.boolean, .bool): return true
+        case (.object, .object), (.map, .object), (.array, .array), (.string, .string), (.number, .number), (.boolean, .bool): return true
         case (.integer, .number(let x)): return x == x.rounded()
         case (.anyOf(let options), _): return options.contains { $0.acceptsKind(of: json) }
         default: return false
@@ -150,6 +158,7 @@ public indirect enum Schema: Sendable {
         switch self {
         case .object(let fields): return fields.first { $0.name == first }?.type.child(at: components.dropFirst())
         case .array(let item, _, _): return Int(first) != nil ? item.child(at: components.dropFirst()) : nil
+        case .map(let value): return value.child(at: components.dropFirst())
         case .anyOf(let options): return options.lazy.compactMap { $0.child(at: components) }.first
         default: return nil
         }
@@ -200,6 +209,8 @@ public indirect enum Schema: Sendable {
             return .object([("type", .string("boolean"))])
         case .anyOf(let options):
             return .object([("anyOf", .array(options.map { $0.jsonSchema() }))])
+        case .map(let value):
+            return .object([("type", .string("object")), ("additionalProperties", value.jsonSchema())])
         }
     }
 }

@@ -7,7 +7,7 @@ public enum Inspection {
     public static func describe(_ path: String) throws -> String {
         let checkpoint = try Checkpoint.read(path)
         let config = try Config(resolved: checkpoint.config, file: path, raw: checkpoint.config, validated: true)
-        let model = try Model(inputs: checkpoint.preprocessor.outputColumns, spec: config.model)
+        let model = try Model(inputs: checkpoint.preprocessor.outputColumns, spec: config.model.embedding(checkpoint.table))
         let state = checkpoint.state
         var lines = ["checkpoint \(path)", "written by dltrain \(checkpoint.dltrainVersion) on \(checkpoint.created)", "", model.summary, ""]
         var trained = "trained \(state.epoch) epoch\(state.epoch == 1 ? "" : "s")"

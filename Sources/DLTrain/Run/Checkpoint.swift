@@ -27,6 +27,8 @@ public struct Checkpoint {
     public var targetNames: [String]
     public var dltrainVersion: String
     public var created: String
+    /// A table's column encoding (meta/table.json), when the model was trained on one.
+    public var table: TableEncoder? = nil
 
     /// What a checkpoint saves, as views of the trainer's buffers: nothing is copied.
     struct Contents {
@@ -91,6 +93,11 @@ public struct Checkpoint {
                 ("created", .string(utcTimestamp())),
             ])
             try file.writeText("meta/model.json", model.rendered())
+            if let table = trainer.data.table {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys]
+                try file.writeText("meta/table.json", String(decoding: try encoder.encode(table), as: UTF8.self))
+            }
         }
     }
 
@@ -189,11 +196,22 @@ public struct Checkpoint {
                                         explainedVariance: pre["explained_variance"]?.items?.compactMap(\.number) ?? [],
                                         keptVarianceFraction: pre["kept_variance_fraction"]?.number, targetShift: targetShift,
                                         targetScale: try array("target_scale"))
-        return Checkpoint(config: config, state: state, parameters: parameters, optimizer: optimizer, bestParameters: best,
+        var table: TableEncoder? = nil
+        if file.contains("meta/table.json") {
+            do {
+                table = try JSONDecoder().decode(TableEncoder.self, from: Data(try file.readText("meta/table.json").utf8))
+            } catch {
+                throw notOurs("meta/table.json does not decode: \(error)")
+            }
+            guard let table, table.isConsistent, table.width == Int(columns) else { throw notOurs("meta/table.json does not describe its \(Int(columns)) inputs") }
+        }
+        var checkpoint = Checkpoint(config: config, state: state, parameters: parameters, optimizer: optimizer, bestParameters: best,
                           preprocessor: preprocessor, classNames: model["classes"]?.items?.compactMap(\.string) ?? [],
                           featureNames: model["features"]?.items?.compactMap(\.string) ?? [],
                           targetNames: model["targets"]?.items?.compactMap(\.string) ?? [],
                           dltrainVersion: model["dltrain_version"]?.string ?? "?", created: model["created"]?.string ?? "?")
+        checkpoint.table = table
+        return checkpoint
     }
 
     /// The stored config, the model it describes (on the preprocessed width) and a store
@@ -205,7 +223,7 @@ public struct Checkpoint {
         } catch {
             throw DataError(file: path, "its stored config is not valid for this dltrain (\(error)); it was written by dltrain \(dltrainVersion)")
         }
-        let model = try Model(inputs: preprocessor.outputColumns, spec: config.model)
+        let model = try Model(inputs: preprocessor.outputColumns, spec: config.model.embedding(table))
         let store = ParameterStore<Float>(for: model.graph)
         try load(into: store, graph: model.graph, path: path)
         return (config, model, store)

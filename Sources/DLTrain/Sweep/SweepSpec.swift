@@ -1,3 +1,4 @@
+import DLData
 import DLCore
 import Foundation
 

@@ -72,13 +72,14 @@ public final class Trainer {
         // Reading and splitting leave freed buffers (libhdf5's among them) that glibc would keep.
         returnFreeMemory()
         dataSeconds = Date().timeIntervalSince(started)
+        notes += config.choices + data.notes
         let inputs = data.preprocessor.outputColumns
         if let image = config.data.augment.image, image.shape.reduce(1, *) != data.train.columns {
             throw ConfigError(file: config.file, path: "data.augment.image.shape",
                               "\(image.shape) holds \(image.shape.reduce(1, *)) pixels but the data has \(data.train.columns) features per row")
         }
         do {
-            model = try Model(inputs: inputs, spec: config.model)
+            model = try Model(inputs: inputs, spec: config.model.embedding(data.table))
         } catch let e as ModelError {
             let raw = (try? JSON.parse(String(contentsOfFile: config.file, encoding: .utf8))) ?? config.resolved
             throw config.error(at: "model.\(e.path)", e.message, in: raw)

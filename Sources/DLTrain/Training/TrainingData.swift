@@ -1,5 +1,6 @@
 import DLCore
 import DLData
+import DLNN
 import Foundation
 
 /// The data of a run: the training rows (in memory, or streamed from HDF5), the held-out
@@ -15,6 +16,11 @@ public final class TrainingData {
     public let targetNames: [String]
     /// How the training file was held: "in memory" or "streamed in blocks of N rows".
     public let residency: String
+    /// A CSV table's column encoding (categories, gaps, dates), fitted on the training rows;
+    /// nil for numeric data read as it is.
+    public let table: TableEncoder?
+    /// What reading the table did that the user should hear of (rows dropped, unseen levels).
+    public private(set) var notes: [String] = []
 
     /// Reads and splits according to `config`. `fold`: (k, of K) makes the k-th of K folds
     /// of the training file the validation split (cross-validation).
@@ -40,13 +46,27 @@ public final class TrainingData {
             imageShape = stream.imageShape
             targetNames = spec.target.map(\.description)
             train = stream
+            table = nil
             residency = "streamed in blocks of \(stream.blockRows) rows"
-            validation = try TrainingData.file(settings.validation, kind: kind, classes: classNames, columns: stream.columns)
-            test = try TrainingData.file(settings.test, kind: kind, classes: classNames, columns: stream.columns)
+            validation = try TrainingData.file(settings.validation, kind: kind, classes: classNames, columns: stream.columns, table: nil)
+            test = try TrainingData.file(settings.test, kind: kind, classes: classNames, columns: stream.columns, table: nil)
             return
         }
 
-        let all = try DataReader.read(spec, kind: kind)
+        var tableRead: (dataset: Dataset, encoder: TableEncoder, notes: [String])? = nil
+        var numeric: Dataset? = nil
+        if spec.format == .csv && config.data.table != nil {
+            tableRead = try TrainingData.readTable(config: config, kind: kind, fold: fold)
+        } else {
+            do {
+                numeric = try DataReader.read(spec, kind: kind)
+            } catch let e as DataError where e.isTextFeature {
+                tableRead = try TrainingData.readTable(config: config, kind: kind, fold: fold)
+            }
+        }
+        let all = tableRead?.dataset ?? numeric!
+        table = tableRead?.encoder
+        notes = tableRead?.notes ?? []
         try TrainingData.checkClasses(all.classNames, config: config)
         classNames = all.classNames
         featureNames = all.featureNames
@@ -55,14 +75,59 @@ public final class TrainingData {
         residency = "in memory"
         let rows = TrainingData.splitRows(config: config, dataset: all, fold: fold)
         let remaining = rows.train, validationRows = rows.validation, testRows = rows.test
+        if let encoder = table, !encoder.embeddings.isEmpty {
+            if settings.preprocess.scaling != .none || settings.preprocess.usesPCA {
+                throw ConfigError(file: config.file, path: "data.preprocess", "scales or projects every input, but the embedded columns (\(encoder.embeddings.map(\.name).joined(separator: ", "))) are indices; table columns are scaled by data.columns and data.defaults, so leave data.preprocess out, or one-hot encode them")
+            }
+            if config.data.augment.noise > 0 || config.data.augment.mixup > 0 {
+                throw ConfigError(file: config.file, path: "data.augment", "noise and mixup would blend embedding indices (\(encoder.embeddings.map(\.name).joined(separator: ", "))); turn them off or one-hot encode those columns")
+            }
+        }
         guard !remaining.isEmpty else { throw DataError(file: spec.path, "no rows are left for training after the splits") }
 
         preprocessor = try Preprocessor(fitting: settings.preprocess, on: all, indices: remaining)
         train = InMemoryRows(all, indices: remaining)
         validation = try validationRows.map { InMemoryRows(all, indices: $0) }
-            ?? (fold == nil ? TrainingData.file(settings.validation, kind: kind, classes: classNames, columns: all.columns) : nil)
+            ?? (fold == nil ? TrainingData.file(settings.validation, kind: kind, classes: classNames, columns: all.columns, table: table) : nil)
         test = try testRows.map { InMemoryRows(all, indices: $0) }
-            ?? TrainingData.file(settings.test, kind: kind, classes: classNames, columns: all.columns)
+            ?? TrainingData.file(settings.test, kind: kind, classes: classNames, columns: all.columns, table: table)
+        RawTable.forgetCached()
+    }
+
+    /// The training file as a table: columns typed and checked, rows without a target dropped,
+    /// the encoder fitted on the training rows alone (the splits are made first, on the rows'
+    /// targets), every row encoded.
+    static func readTable(config: Config, kind: TargetKind, fold: (index: Int, count: Int)?) throws -> (dataset: Dataset, encoder: TableEncoder, notes: [String]) {
+        let spec = config.data.train, tableSpec = config.data.table ?? TableSpec()
+        var raw = try RawTable.cached(spec, missingValues: tableSpec.missingValues, codeAll: TablePlan.textColumns(tableSpec))
+        guard spec.target.count == 1 else {
+            throw ConfigError(file: config.file, path: "data.train.target", "a table with text columns takes one target column; \(spec.target.count) are given")
+        }
+        let t = try CSVReader.resolve(spec.target[0], header: raw.names, columns: raw.columns.count, path: spec.path)
+        let target = raw.columns[t].name
+        for name in tableSpec.columns.keys.sorted() where raw.column(named: name) == nil {
+            throw ConfigError(file: config.file, path: "data.columns.\(name)",
+                              "\(spec.path) has no column \"\(name)\"\(nearest(name, in: raw.names).map { "; did you mean \"\($0)\"?" } ?? ""); its columns are \(raw.names.joined(separator: ", "))")
+        }
+        if tableSpec.columns[target]?.type == .ignore {
+            throw ConfigError(file: config.file, path: "data.columns.\(target)", "\"\(target)\" is the target (data.train.target) and cannot be ignored; remove it from data.columns or choose another target")
+        }
+        var notes: [String] = []
+        let (withTarget, targets, classes, dropped) = try TableDataset.targets(raw, column: t, kind: kind)
+        if dropped > 0 { notes.append("\(dropped) of \(raw.rows) rows have no \"\(target)\" (the target) and are left out") }
+        let plan = try TablePlan(table: &raw, spec: tableSpec, targets: [t])
+        let kept = TableEncoder.rowsKept(withTarget, table: raw, plans: plan.plans)
+        if kept.count < withTarget.count { notes.append("\(withTarget.count - kept.count) rows with a missing cell in a column whose \"missing\" is \"drop\" are left out") }
+        let position = Dictionary(uniqueKeysWithValues: withTarget.enumerated().map { ($1, $0) })
+        let keptTargets = kept.map { targets[position[$0]!] }
+        // The splits depend on the rows and their targets only: make them, then fit on the training part.
+        let placeholder = Dataset(features: [], rows: kept.count, columns: 0, featureNames: [], targets: keptTargets,
+                                  classNames: classes, origins: kept.map { raw.lines[$0] })
+        let split = splitRows(config: config, dataset: placeholder, fold: fold)
+        let encoder = try TableEncoder(fitting: plan.plans, table: raw, rows: split.train.map { kept[$0] }, ignored: plan.ignored,
+                                         missingValues: tableSpec.missingValues)
+        let (dataset, _) = try TableDataset.dataset(raw, rows: kept, targets: keptTargets, classes: classes, targetName: target, encoder: encoder)
+        return (dataset, encoder, notes)
     }
 
     /// The row indices of the training, validation and test parts of the training file, as
@@ -98,10 +163,10 @@ public final class TrainingData {
     }
 
     /// A held-out split given as its own file, read with the training data's classes.
-    static func file(_ holdout: Config.DataSettings.Holdout?, kind: TargetKind, classes: [String], columns: Int) throws -> RowProducer? {
+    static func file(_ holdout: Config.DataSettings.Holdout?, kind: TargetKind, classes: [String], columns: Int, table: TableEncoder?) throws -> RowProducer? {
         guard case .file(let spec)? = holdout else { return nil }
         let strict: TargetKind = kind == .numeric ? .numeric : .categorical(classes: classes)
-        let data = try DataReader.read(spec, kind: strict)
+        let data = try table.map { try TableFile.read(spec, encoder: $0, kind: strict, requireTarget: true).dataset } ?? DataReader.read(spec, kind: strict)
         guard data.columns == columns else {
             throw DataError(file: spec.path, "has \(data.columns) feature columns but the training data has \(columns); the splits must have the same features")
         }
@@ -132,5 +197,14 @@ public final class TrainingData {
 
     static func fileSize(_ path: String) -> Int {
         ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.intValue ?? 0
+    }
+}
+
+extension ModelSpec {
+    /// This spec with the embeddings that `table`'s embedded category columns need.
+    func embedding(_ table: TableEncoder?) -> ModelSpec {
+        var spec = self
+        spec.embeddings = (table?.embeddings ?? []).map { EmbeddingSpec(column: $0.name, levels: $0.levels, dim: $0.dim) }
+        return spec
     }
 }

@@ -1,0 +1,76 @@
+/// A table's rows as a ``Dataset``: the target column encoded (rows without a target left
+/// out and counted), the other columns through a ``TableEncoder``.
+public enum TableDataset {
+    /// The rows that have a target, their targets (class indices or values) and the classes.
+    /// `allowingOneClass`: a held-out file may hold one class (the classes are the training data's).
+    public static func targets(_ table: RawTable, column t: Int, kind: TargetKind, allowingOneClass: Bool = false) throws -> (rows: [Int], targets: [Float], classes: [String], dropped: Int) {
+        let y = table.columns[t]
+        var rows: [Int] = [], texts: [String] = [], numbers: [Float] = []
+        rows.reserveCapacity(table.rows)
+        for r in 0..<table.rows {
+            let code = y.codes[r]
+            if code == RawColumn.missingCode { continue }
+            rows.append(r)
+            if kind == .numeric {
+                guard code == RawColumn.numberCode || !y.numbers[r].isNaN else {
+                    throw DataError(file: table.path, line: table.lines[r], "the target \"\(y.name)\" is \"\(y.levels[Int(code)])\" here, but a regression target must be a number; fix the cell, list the token in data.missing_values, or set data.task to classification")
+                }
+                numbers.append(y.numbers[r])
+            } else {
+                texts.append(code >= 0 ? y.levels[Int(code)] : RawTable.text(of: y.numbers[r]))
+            }
+        }
+        guard !rows.isEmpty else { throw DataError(file: table.path, "the target column \"\(y.name)\" is empty in every row") }
+        let encoded = try LabelEncoder.encode(kind: kind, texts: kind == .numeric ? nil : texts, numbers: numbers, width: 1, names: [y.name],
+                                              path: table.path, origins: rows.map { table.lines[$0] }, originIsLine: true)
+        if kind != .numeric && encoded.classes.count < 2 && !allowingOneClass {
+            throw DataError(file: table.path, "the target column \"\(y.name)\" has one class (\"\(encoded.classes.first ?? "")\") in every row with a target: there is nothing to tell apart; check the target column")
+        }
+        return (rows, encoded.targets, encoded.classes, table.rows - rows.count)
+    }
+
+    /// `rows` of `table` with their `targets`, as the encoder's inputs.
+    public static func dataset(_ table: RawTable, rows: [Int], targets: [Float], classes: [String], targetName: String,
+                               encoder: TableEncoder) throws -> (dataset: Dataset, report: TableEncoder.Report) {
+        var features: [Float] = []
+        let report = try encoder.encode(table, rows: rows, into: &features)
+        let dataset = Dataset(features: features, rows: rows.count, columns: encoder.width, featureNames: encoder.inputNames,
+                              targets: targets, targetWidth: targets.isEmpty ? 0 : 1, targetNames: targets.isEmpty ? [] : [targetName],
+                              classNames: classes, origins: rows.map { table.lines[$0] })
+        return (dataset, report)
+    }
+}
+
+/// A table file read for a trained encoder: a held-out split, or `eval` and `predict` input.
+public enum TableFile {
+    public struct Read: Sendable {
+        public var dataset: Dataset
+        public var report: TableEncoder.Report
+        /// Columns of the file that the model does not read (neither inputs, target nor ignored).
+        public var extraColumns: [String]
+        /// Rows left out because their target was missing.
+        public var droppedWithoutTarget: Int
+    }
+
+    /// Reads `spec` and encodes it; its target column (when `spec` names one and the file has
+    /// it) is encoded as `kind`. `requireTarget`: a file without the target is an error.
+    public static func read(_ spec: SourceSpec, encoder: TableEncoder, kind: TargetKind, requireTarget: Bool) throws -> Read {
+        let raw = try RawTable.read(spec, missingValues: encoder.missingValues, codeAll: Set(encoder.columns.filter { $0.kind != .numeric }.map(\.name)))
+        let inputs = Set(encoder.columns.map(\.name)).union(encoder.ignored)
+        var targetIndex: Int? = nil
+        if let target = spec.target.first {
+            targetIndex = try? CSVReader.resolve(target, header: raw.names, columns: raw.columns.count, path: spec.path)
+            if targetIndex == nil && requireTarget {
+                throw DataError(file: spec.path, line: 1, "has no target column \(target); the model was trained to predict it, and evaluation needs it")
+            }
+        }
+        let extra = raw.names.enumerated().filter { !inputs.contains($0.element) && $0.offset != targetIndex }.map(\.element)
+        var rows = Array(0..<raw.rows), targets: [Float] = [], classes: [String] = [], dropped = 0
+        if let t = targetIndex {
+            (rows, targets, classes, dropped) = try TableDataset.targets(raw, column: t, kind: kind, allowingOneClass: true)
+        }
+        let (dataset, report) = try TableDataset.dataset(raw, rows: rows, targets: targets, classes: classes,
+                                                         targetName: targetIndex.map { raw.names[$0] } ?? "", encoder: encoder)
+        return Read(dataset: dataset, report: report, extraColumns: extra, droppedWithoutTarget: dropped)
+    }
+}

@@ -1,0 +1,168 @@
+import Foundation
+
+/// One column of a CSV file as read: every cell lexed once; a cell that is a finite number is
+/// kept as a number, any other cell that is not a missing-value token is dictionary-encoded
+/// as text (a level). Which a column is (numeric, category, date) is decided after reading.
+public struct RawColumn: Sendable {
+    public var name: String
+    /// Per row: the cell's value, NaN when it is missing or text.
+    public var numbers: [Float]
+    /// Per row: the index of the cell's text in ``levels``; ``RawColumn/missingCode`` for a
+    /// missing cell, ``RawColumn/numberCode`` for a number not coded as text.
+    public var codes: [Int32]
+    /// The distinct texts in order of first appearance, with their counts.
+    public var levels: [String]
+    public var levelCounts: [Int]
+    public var numericCells = 0, textCells = 0, missingCells = 0
+    /// Where the first text cell and the first missing cell are (file line, 1-based column
+    /// of the byte), for messages.
+    public var firstText: (line: Int, column: Int, text: String)?
+    public var firstMissing: (line: Int, column: Int)?
+
+    public static let missingCode: Int32 = -1
+    public static let numberCode: Int32 = -2
+
+    public var presentCells: Int { numericCells + textCells }
+}
+
+/// A CSV file read as raw columns (``RawColumn``), for tables with text categories, gaps and
+/// dates. The dialect is ``CSVReader``'s.
+public struct RawTable: Sendable {
+    public var path: String
+    public var columns: [RawColumn]
+    /// The file line of each row.
+    public var lines: [Int]
+    public var rows: Int { lines.count }
+    public var names: [String] { columns.map(\.name) }
+
+    public func column(named name: String) -> Int? { columns.firstIndex { $0.name == name } }
+
+    /// Reads `spec`'s file. Cells whose trimmed text is in `missingValues` (or empty, or a
+    /// number that is not finite) are missing. `codeAll`: the columns whose number cells are
+    /// coded as text too (declared categories and dates).
+    public static func read(_ spec: SourceSpec, missingValues: [String], codeAll: Set<String> = []) throws -> RawTable {
+        let bytes = try CSVReader.readWhole(spec.path)
+        return try bytes.withUnsafeBufferPointer { buffer in
+            try read(buffer, count: bytes.count - 1, spec: spec, missingValues: Set(missingValues), codeAll: codeAll)
+        }
+    }
+
+    static func read(_ bytes: UnsafeBufferPointer<UInt8>, count: Int, spec: SourceSpec, missingValues: Set<String>, codeAll: Set<String>) throws -> RawTable {
+        let path = spec.path
+        var lexer = Lexer(bytes: bytes, count: count, delimiter: spec.delimiter)
+        guard let first = lexer.nextRecord() else { throw DataError(file: path, "the file is empty; expected a header row and data rows") }
+        var header: [String]
+        var pending: Lexer.Record? = nil
+        if spec.header {
+            header = try first.fields.map { try lexer.text(of: $0, path: path, line: first.line).trimmingCharacters(in: .whitespaces) }
+            if let blank = header.firstIndex(of: "") { header[blank] = "column_\(blank)" }
+        } else {
+            header = (0..<first.fields.count).map { "x\($0)" }
+            pending = first
+        }
+        if let repeated = header.enumerated().first(where: { k, name in header[..<k].contains(name) }) {
+            throw DataError(file: path, line: first.line, "the header names \"\(repeated.element)\" twice (columns \(header.firstIndex(of: repeated.element)! + 1) and \(repeated.offset + 1)); column names must be unique")
+        }
+        let width = header.count
+        var columns = header.map { RawColumn(name: $0, numbers: [], codes: [], levels: [], levelCounts: []) }
+        var dictionaries = [[String: Int32]](repeating: [:], count: width)
+        let coded = header.map { codeAll.contains($0) }
+        let reserve = count / Swift.max(8 * width, 1)
+        for k in 0..<width {
+            columns[k].numbers.reserveCapacity(reserve)
+            columns[k].codes.reserveCapacity(reserve)
+        }
+        var lines: [Int] = []
+        lines.reserveCapacity(reserve)
+        while let record = pending ?? lexer.nextRecord() {
+            pending = nil
+            guard record.fields.count == width else {
+                throw DataError(file: path, line: record.line, "expected \(width) fields (as in \(spec.header ? "the header" : "the first row")), found \(record.fields.count); check for a missing or extra delimiter")
+            }
+            for (k, field) in record.fields.enumerated() {
+                var number: Float? = nil
+                if !lexer.isBlank(field), let value = lexer.number(field), value.isFinite { number = value }
+                var text: String? = nil
+                if number == nil || coded[k] {
+                    let raw = try lexer.text(of: field, path: path, line: record.line).trimmingCharacters(in: .whitespaces)
+                    if number != nil || !(raw.isEmpty || missingValues.contains(raw) || lexer.number(field) != nil) { text = raw }
+                }
+                if let number {
+                    columns[k].numbers.append(number)
+                    columns[k].numericCells += 1
+                } else {
+                    columns[k].numbers.append(.nan)
+                }
+                if let text {
+                    let code: Int32
+                    if let known = dictionaries[k][text] {
+                        code = known
+                        columns[k].levelCounts[Int(code)] += 1
+                    } else {
+                        code = Int32(columns[k].levels.count)
+                        dictionaries[k][text] = code
+                        columns[k].levels.append(text)
+                        columns[k].levelCounts.append(1)
+                    }
+                    columns[k].codes.append(code)
+                    if number == nil {
+                        columns[k].textCells += 1
+                        if columns[k].firstText == nil { columns[k].firstText = (record.line, field.column, text) }
+                    }
+                } else {
+                    columns[k].codes.append(number == nil ? RawColumn.missingCode : RawColumn.numberCode)
+                    if number == nil {
+                        columns[k].missingCells += 1
+                        if columns[k].firstMissing == nil { columns[k].firstMissing = (record.line, field.column) }
+                    }
+                }
+            }
+            lines.append(record.line)
+        }
+        guard !lines.isEmpty else { throw DataError(file: path, "no data rows; expected at least one row after \(spec.header ? "the header" : "the start")") }
+        return RawTable(path: path, columns: columns, lines: lines)
+    }
+
+    /// Codes the number cells of column `k` as text too (a column read as numbers that is a
+    /// category): each number's shortest text, so "7" and "7.0" are one level.
+    public mutating func codeNumbers(ofColumn k: Int) {
+        var dictionary: [String: Int32] = [:]
+        for (i, level) in columns[k].levels.enumerated() { dictionary[level] = Int32(i) }
+        for r in 0..<rows where columns[k].codes[r] == RawColumn.numberCode {
+            let text = RawTable.text(of: columns[k].numbers[r])
+            if let known = dictionary[text] {
+                columns[k].codes[r] = known
+                columns[k].levelCounts[Int(known)] += 1
+            } else {
+                let code = Int32(columns[k].levels.count)
+                dictionary[text] = code
+                columns[k].levels.append(text)
+                columns[k].levelCounts.append(1)
+                columns[k].codes[r] = code
+            }
+        }
+        columns[k].textCells += columns[k].numericCells
+        columns[k].numericCells = 0
+    }
+}
+
+extension RawTable {
+    /// The last table read, kept so that the config's defaults (which look at the training
+    /// file) and the training data read one file once.
+    nonisolated(unsafe) private static var last: (key: String, table: RawTable)?
+
+    /// ``read(_:missingValues:codeAll:)``, reusing the last read when it was of the same
+    /// unchanged file with the same settings.
+    public static func cached(_ spec: SourceSpec, missingValues: [String], codeAll: Set<String>) throws -> RawTable {
+        let attributes = try? FileManager.default.attributesOfItem(atPath: spec.path)
+        let stamp = "\((attributes?[.size] as? NSNumber)?.intValue ?? -1)/\((attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0)"
+        let key = "\(spec.path)|\(stamp)|\(spec.header)|\(spec.delimiter)|\(missingValues)|\(codeAll.sorted())"
+        if let last, last.key == key { return last.table }
+        let table = try read(spec, missingValues: missingValues, codeAll: codeAll)
+        last = (key, table)
+        return table
+    }
+
+    /// Forgets the cached table (its memory goes once training has its encoded rows).
+    public static func forgetCached() { last = nil }
+}

@@ -1,0 +1,163 @@
+import DLData
+import Foundation
+
+/// What a config of a CSV table and its target leaves to the data: the task, the network,
+/// the optimizer and the training schedule. ``complete(_:file:)`` fills them into the config
+/// before it is validated, so the run's config.json spells out every choice, and says why.
+///
+/// - `data.task`: a target of text is classification (binary with two levels); of numbers
+///   with fractions, regression; of integers, classification when it has at most
+///   ``TableDefaults/maxIntegerClasses`` distinct values, else regression (a price in whole
+///   dollars is a regression).
+/// - `model`: two ReLU layers of h and h/2 units, h = 4·inputs rounded up to 16, between 64 and
+///   256; dropout 0.1 after the first; the output and loss of the task.
+/// - `optimizer`: AdamW, lr 0.001, weight decay 1e-4.
+/// - `training`: 200 epochs, batch size rows/100 between 32 and 512 (a power of two), early
+///   stopping on val_loss with patience 20 and the best weights restored; `data.validation` a
+///   20% split (stratified for classes) unless given.
+public enum TableDefaults {
+    public static let maxIntegerClasses = 20
+
+    /// The config's table settings (`data.columns`, `data.missing_values`, `data.defaults`), or
+    /// nil when it has none. `data` is the validated data section.
+    static func tableSpec(_ data: JSON) -> TableSpec? {
+        guard data["columns"] != nil || data["missing_values"] != nil || data["defaults"] != nil else { return nil }
+        var spec = TableSpec()
+        if let tokens = data["missing_values"]?.items { spec.missingValues = [""] + tokens.compactMap(\.string) }
+        func numeric(_ j: JSON?) -> NumericHandling.Overrides {
+            var o = NumericHandling.Overrides()
+            o.missing = j?["missing"]?.string.flatMap(NumericHandling.Missing.init)
+            o.fill = j?["fill"]?.number
+            o.indicator = j?["indicator"]?.bool
+            o.scale = j?["scale"]?.string.flatMap(NumericHandling.Scale.init)
+            return o
+        }
+        func category(_ j: JSON?) -> CategoryHandling.Overrides {
+            var o = CategoryHandling.Overrides()
+            o.missing = j?["missing"]?.string.flatMap(CategoryHandling.Missing.init)
+            o.encoding = j?["encoding"]?.string.flatMap(CategoryHandling.Encoding.init)
+            o.embeddingDim = j?["embedding_dim"]?.number.map { Int($0) }
+            o.minCount = j?["min_count"]?.number.map { Int($0) }
+            return o
+        }
+        spec.numericDefaults = NumericHandling().applying(numeric(data["defaults"]?["numeric"]))
+        spec.categoryDefaults = CategoryHandling().applying(category(data["defaults"]?["category"]))
+        for member in data["columns"]?.members ?? [] {
+            var column = ColumnSpec(type: (member.value.string ?? member.value["type"]?.string).flatMap(ColumnType.init))
+            column.numeric = numeric(member.value)
+            column.category = category(member.value)
+            spec.columns[member.key] = column
+        }
+        return spec
+    }
+
+    /// `json` with the task, model, optimizer and training filled in from the training table
+    /// where the config leaves them out, and the reasons for each choice.
+    static func complete(_ json: JSON, file: String) throws -> (json: JSON, notes: [String]) {
+        var json = json, notes: [String] = []
+        if let stopping = json["training"]?["early_stopping"]?.bool {
+            json = stopping ? json.setting(.object([]), at: ["training", "early_stopping"]) : json.removing(["training", "early_stopping"])
+        }
+        guard let train = json["data"]?["train"], let path = train["path"]?.string, !path.lowercased().hasSuffix(".h5"),
+              !path.lowercased().hasSuffix(".hdf5"), let target = train["target"]?.string,
+              json["data"]?["task"] == nil || json["model"] == nil else { return (json, notes) }
+        let base = URL(fileURLWithPath: file).deletingLastPathComponent()
+        var source = SourceSpec(path: path.hasPrefix("/") ? path : base.appendingPathComponent(path).standardizedFileURL.path, target: [.name(target)])
+        if let header = train["header"]?.bool { source.header = header }
+        if let delimiter = train["delimiter"]?.string?.utf8.first { source.delimiter = delimiter }
+        let tableSpec = tableSpec(json["data"]!) ?? TableSpec()
+        var table = try RawTable.cached(source, missingValues: tableSpec.missingValues, codeAll: TablePlan.textColumns(tableSpec))
+        guard let t = table.column(named: target) else {
+            throw ConfigError(file: file, path: "data.train.target", "\(source.path) has no column \"\(target)\"\(nearest(target, in: table.names).map { "; did you mean \"\($0)\"?" } ?? ""); its columns are \(table.names.joined(separator: ", "))")
+        }
+        let y = table.columns[t]
+        let rows = table.rows - y.missingCells
+        guard rows > 0 else { throw DataError(file: source.path, "the target column \"\(target)\" is empty in every row") }
+
+        var task = json["data"]?["task"]?.string
+        var classes = 0
+        if task == nil {
+            let integers = y.textCells == 0 && y.numbers.allSatisfy { $0.isNaN || $0 == $0.rounded() }
+            let distinct = y.textCells > 0 ? Set(y.codes.filter { $0 >= 0 }).count + Set(y.numbers.filter { !$0.isNaN }).count
+                                           : Set(y.numbers.filter { !$0.isNaN }).count
+            if y.textCells > 0 {
+                task = distinct == 2 ? "binary" : "classification"
+                notes.append("data.task: \(task!) (the target \"\(target)\" holds \(distinct) text values)")
+            } else if !integers {
+                task = "regression"
+                notes.append("data.task: regression (the target \"\(target)\" holds numbers with fractions)")
+            } else if distinct <= maxIntegerClasses {
+                task = distinct == 2 ? "binary" : "classification"
+                notes.append("data.task: \(task!) (the target \"\(target)\" holds \(distinct) distinct integers, at most \(maxIntegerClasses) are read as classes)")
+            } else {
+                task = "regression"
+                notes.append("data.task: regression (the target \"\(target)\" holds \(distinct) distinct integers; more than \(maxIntegerClasses) are read as a quantity)")
+            }
+            classes = distinct
+            json = json.setting(.string(task!), at: ["data", "task"])
+        } else if task != "regression" {
+            classes = y.textCells > 0 ? Set(y.codes.filter { $0 >= 0 }).count : Set(y.numbers.filter { !$0.isNaN }).count
+        }
+        guard json["model"] == nil else { return (json, notes) }
+
+        // The network's width from the inputs the table will give (levels counted on the whole file).
+        let plan = try TablePlan(table: &table, spec: tableSpec, targets: [t])
+        var inputs = 0
+        for p in plan.plans {
+            switch p.kind {
+            case .numeric: inputs += p.numeric.indicator ? 2 : 1
+            case .date: inputs += 8
+            case .category:
+                let levels = table.columns[p.column].levels.count + 2
+                let embedded = p.category.encoding == .embedding || (p.category.encoding == .auto && levels > CategoryHandling.oneHotLimit)
+                inputs += embedded ? (p.category.embeddingDim ?? CategoryHandling.embeddingWidth(levels: levels)) : levels
+            }
+        }
+        let hidden = Swift.min(256, Swift.max(64, (4 * inputs + 15) / 16 * 16))
+        let (units, loss) = switch task! {
+        case "regression": (1, "mse")
+        case "binary": (1, "binary_cross_entropy")
+        default: (classes, "cross_entropy")
+        }
+        json = json.setting(.object([
+            ("layers", .array([
+                .object([("units", .number(Double(hidden))), ("activation", .string("relu")), ("dropout", .number(0.1))]),
+                .object([("units", .number(Double(hidden / 2))), ("activation", .string("relu"))]),
+                .object([("units", .number(Double(units)))]),
+            ])),
+            ("loss", .string(loss)),
+        ]), at: ["model"])
+        notes.append("model: \(hidden) and \(hidden / 2) ReLU units (from \(inputs) inputs), \(units) output\(units == 1 ? "" : "s"), \(loss)")
+        if json["optimizer"] == nil {
+            json = json.setting(.object([("name", .string("adamw")), ("lr", .number(0.001)), ("weight_decay", .number(1e-4))]), at: ["optimizer"])
+            notes.append("optimizer: adamw, lr 0.001, weight decay 1e-4")
+        }
+        if json["training"] == nil {
+            var batch = 32
+            while batch < 512 && batch * 2 <= rows / 100 { batch *= 2 }
+            json = json.setting(.object([
+                ("epochs", .number(200)), ("batch_size", .number(Double(batch))),
+                ("early_stopping", .object([("monitor", .string("val_loss")), ("patience", .number(20)), ("restore_best", .bool(true))])),
+            ]), at: ["training"])
+            notes.append("training: up to 200 epochs of batches of \(batch), early stopping on val_loss (patience 20), the best weights restored")
+        }
+        if json["data"]?["validation"] == nil && json["training"]?["early_stopping"] != nil {
+            json = json.setting(.object([("split", .number(0.2)), ("stratify", .bool(task != "regression"))]), at: ["data", "validation"])
+            notes.append("data.validation: 20% of the training rows held out\(task != "regression" ? ", stratified" : "")")
+        }
+        return (json, notes)
+    }
+}
+
+extension JSON {
+    /// This object without the member at `path`.
+    func removing(_ path: [String]) -> JSON {
+        guard let first = path.first, var members = self.members else { return self }
+        if path.count == 1 {
+            members.removeAll { $0.key == first }
+        } else if let k = members.firstIndex(where: { $0.key == first }) {
+            members[k].value = members[k].value.removing(Array(path.dropFirst()))
+        }
+        return JSON(.object(members), line: line, column: column)
+    }
+}
