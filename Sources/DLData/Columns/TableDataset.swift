@@ -54,9 +54,14 @@ public enum TableFile {
 
     /// Reads `spec` and encodes it; its target column (when `spec` names one and the file has
     /// it) is encoded as `kind`. `requireTarget`: a file without the target is an error.
-    public static func read(_ spec: SourceSpec, encoder: TableEncoder, kind: TargetKind, requireTarget: Bool) throws -> Read {
+    /// `droppingRows`: rows that a column's `drop` policy removed in training are removed here
+    /// too (a split of the training file); otherwise every row is encoded (predict).
+    /// `trainedTarget`: the training data's target column, never an extra column (predict reads
+    /// a file with or without it, and ignores it).
+    public static func read(_ spec: SourceSpec, encoder: TableEncoder, kind: TargetKind, requireTarget: Bool, droppingRows: Bool = true,
+                            trainedTarget: String? = nil) throws -> Read {
         let raw = try RawTable.read(spec, missingValues: encoder.missingValues, codeAll: Set(encoder.columns.filter { $0.kind != .numeric }.map(\.name)))
-        let inputs = Set(encoder.columns.map(\.name)).union(encoder.ignored)
+        let inputs = Set(encoder.columns.map(\.name)).union(encoder.ignored).union(trainedTarget.map { [$0] } ?? [])
         var targetIndex: Int? = nil
         if let target = spec.target.first {
             targetIndex = try? CSVReader.resolve(target, header: raw.names, columns: raw.columns.count, path: spec.path)
@@ -68,6 +73,14 @@ public enum TableFile {
         var rows = Array(0..<raw.rows), targets: [Float] = [], classes: [String] = [], dropped = 0
         if let t = targetIndex {
             (rows, targets, classes, dropped) = try TableDataset.targets(raw, column: t, kind: kind, allowingOneClass: true)
+        }
+        if droppingRows {
+            let dropping = try encoder.columnIndices(in: raw).enumerated().filter { encoder.columns[$0.offset].missing == "drop" }.map(\.element)
+            let kept = rows.indices.filter { i in dropping.allSatisfy { raw.columns[$0].codes[rows[i]] != RawColumn.missingCode } }
+            if kept.count < rows.count {
+                rows = kept.map { rows[$0] }
+                if !targets.isEmpty { targets = kept.map { targets[$0] } }
+            }
         }
         let (dataset, report) = try TableDataset.dataset(raw, rows: rows, targets: targets, classes: classes,
                                                          targetName: targetIndex.map { raw.names[$0] } ?? "", encoder: encoder)

@@ -105,6 +105,16 @@ public struct Config: Sendable {
         return try load(json: json, file: file, crossValidation: crossValidation)
     }
 
+    /// The config of a data file and its target alone (`dltrain fit DATA.csv --target COL`):
+    /// everything else is chosen from the data (``TableDefaults``); paths, names and the run
+    /// directory (`runs/DATA-NAME`) come from the data file's.
+    public static func load(table path: String, target: String, overrides: [String] = [], crossValidation: Bool = false) throws -> Config {
+        guard FileManager.default.fileExists(atPath: path) else { throw DataError(file: path, "no such data file; check the path") }
+        var json = JSON.object([("data", .object([("train", .object([("path", .string(URL(fileURLWithPath: path).lastPathComponent)), ("target", .string(target))]))]))])
+        for override in overrides { json = try applyOverride(override, to: json, schema: ConfigSchema.root) }
+        return try load(json: json, file: path, crossValidation: crossValidation)
+    }
+
     /// A config from its JSON (after overrides): a CSV table's task, model, optimizer and
     /// training are filled in from the data where `json` leaves them out (``TableDefaults``).
     public static func load(json: JSON, file: String, crossValidation: Bool = false) throws -> Config {

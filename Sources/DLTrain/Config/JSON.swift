@@ -44,6 +44,10 @@ public struct JSON: Sendable, Equatable, CustomStringConvertible {
     }
 
     public var members: [Member]? { if case .object(let m) = kind { m } else { nil } }
+    /// This object with `more` members after its own.
+    func appending(_ more: [(String, JSON)]) -> JSON {
+        JSON(.object((members ?? []) + more.map { Member(key: $0.0, value: $0.1) }), line: line, column: column)
+    }
     public var items: [JSON]? { if case .array(let a) = kind { a } else { nil } }
     public var string: String? { if case .string(let s) = kind { s } else { nil } }
     public var number: Double? { if case .number(let x) = kind { x } else { nil } }

@@ -113,6 +113,13 @@ public enum TableDefaults {
                 inputs += embedded ? (p.category.embeddingDim ?? CategoryHandling.embeddingWidth(levels: levels)) : levels
             }
         }
+        // The types as read, spelled out: the run's config.json then reads the table the same way.
+        var declared = json["data"]?["columns"]?.members ?? []
+        for p in plan.plans where !declared.contains(where: { $0.key == table.columns[p.column].name }) {
+            declared.append(JSON.Member(key: table.columns[p.column].name, value: .string(p.kind.rawValue)))
+        }
+        json = json.setting(JSON(.object(declared)), at: ["data", "columns"])
+        if json["data"]?["defaults"] == nil { json = json.setting(.object([]), at: ["data", "defaults"]) }
         let hidden = Swift.min(256, Swift.max(64, (4 * inputs + 15) / 16 * 16))
         let (units, loss) = switch task! {
         case "regression": (1, "mse")

@@ -15,6 +15,9 @@ public enum ModelExport {
         let bytes: [UInt8], account: String
         switch format {
         case .onnx:
+            if checkpoint.table != nil {
+                throw DataError(file: path, "was trained on a table with text or encoded columns (meta/table.json); the ONNX export of the column encoding (string inputs, level lookup, one-hot, embeddings) is not built yet. Export safetensors, or use dltrain predict")
+            }
             (bytes, account) = onnx(checkpoint, config: config, model: model)
         case .safetensors:
             (bytes, account) = safetensors(checkpoint, config: config)

@@ -9,8 +9,34 @@ public enum Evaluation {
     /// indices, or values in the target's units), reading `path` in chunks, or with the rows of
     /// the training file's `split` ("train", "validation", "test") as the checkpoint's config
     /// made them.
+    /// What reading a table file found that the user should hear of.
+    public struct InputNotes: Sendable {
+        /// Per column, the rows whose level the model never saw in training (they take the "other" level).
+        public var unseen: [String: Int] = [:]
+        /// Columns of the file the model does not read.
+        public var ignoredColumns: [String] = []
+        /// Rows left out because their target cell was empty.
+        public var rowsWithoutTarget = 0
+
+        var lines: [String] {
+            var lines: [String] = []
+            if !ignoredColumns.isEmpty { lines.append("ignored columns the model does not read: \(ignoredColumns.joined(separator: ", "))") }
+            for (name, count) in unseen.sorted(by: { $0.key < $1.key }) {
+                lines.append("column \"\(name)\": \(count) row\(count == 1 ? "" : "s") with a level unseen in training (read as the \"other\" level)")
+            }
+            if rowsWithoutTarget > 0 { lines.append("\(rowsWithoutTarget) rows without a target are left out") }
+            return lines
+        }
+
+        var json: [(String, JSON)] {
+            [("unseen_levels", .object(unseen.sorted(by: { $0.key < $1.key }).map { ($0.key, JSON.number(Double($0.value))) })),
+             ("ignored_columns", .array(ignoredColumns.map(JSON.string))), ("rows_without_target", .number(Double(rowsWithoutTarget)))]
+        }
+    }
+
+    @discardableResult
     static func batches(_ predictor: Predictor, path: String, split: String?, withTarget: Bool,
-                        _ body: (UnsafePointer<Float>, UnsafePointer<Float>, Int) throws -> Void) throws {
+                        _ body: (UnsafePointer<Float>, UnsafePointer<Float>, Int) throws -> Void) throws -> InputNotes {
         var spec = predictor.source(for: path, withTarget: withTarget)
         let capacity = predictor.batchCapacity
         func check(_ columns: Int) throws {
@@ -34,23 +60,21 @@ public enum Evaluation {
                 start += n
             }
         }
-        if let split {
-            let config = predictor.members[0].config
-            let all = try DataReader.read(spec, kind: predictor.targetKind)
-            let parts = TrainingData.splitRows(config: config, dataset: all)
-            let rows: [Int]?
-            switch split {
-            case "train": rows = parts.train
-            case "validation": rows = parts.validation
-            case "test": rows = parts.test
-            default: throw DataError(file: path, "--split takes train, validation or test, not \"\(split)\"")
-            }
-            guard let rows else {
-                throw DataError(file: path, "the checkpoint's config makes no \(split) split of its training file (data.\(split) is \(split == "train" ? "every row" : "absent or a file of its own")); evaluate that file directly")
-            }
-            try feed(all, rows: rows)
-            return
+        if let table = predictor.members[0].checkpoint.table, spec.format == .csv {
+            // A table: read whole (its levels are mapped once per file), encoded as in training.
+            let read = try TableFile.read(spec, encoder: table, kind: predictor.targetKind, requireTarget: withTarget, droppingRows: split != nil,
+                                          trainedTarget: predictor.members[0].checkpoint.targetNames.first)
+            var rows: [Int]? = nil
+            if let split { rows = try splitPart(split, of: read.dataset, predictor: predictor, path: path) }
+            try feed(read.dataset, rows: rows)
+            return InputNotes(unseen: read.report.unseen, ignoredColumns: read.extraColumns, rowsWithoutTarget: read.droppedWithoutTarget)
         }
+        if let split {
+            let all = try DataReader.read(spec, kind: predictor.targetKind)
+            try feed(all, rows: try splitPart(split, of: all, predictor: predictor, path: path))
+            return InputNotes()
+        }
+
         if spec.format == .hdf5 {
             if !withTarget { spec.target = [] }
             let stream = try HDF5Rows(spec, kind: predictor.targetKind, memoryLimitMB: 64)
@@ -63,7 +87,7 @@ public enum Evaluation {
                 if n == 0 { break }
                 try body(x, y, n)
             }
-            return
+            return InputNotes()
         }
         if !withTarget {
             // A prediction file may or may not carry the target column; read it and ignore it if it does.
@@ -80,6 +104,23 @@ public enum Evaluation {
         // A target column in a prediction file is read (as the task's kind, any labels) and ignored.
         let ignoredTarget: TargetKind = predictor.task == .regression ? .numeric : .categorical(classes: nil)
         try CSVReader.stream(spec, kind: withTarget ? predictor.targetKind : ignoredTarget) { chunk in try feed(chunk, rows: nil) }
+        return InputNotes()
+    }
+
+    /// The rows of `split` ("train", "validation", "test") of the training file `all`, as fit made them.
+    static func splitPart(_ split: String, of all: Dataset, predictor: Predictor, path: String) throws -> [Int] {
+        let parts = TrainingData.splitRows(config: predictor.members[0].config, dataset: all)
+        let rows: [Int]?
+        switch split {
+        case "train": rows = parts.train
+        case "validation": rows = parts.validation
+        case "test": rows = parts.test
+        default: throw DataError(file: path, "--split takes train, validation or test, not \"\(split)\"")
+        }
+        guard let rows else {
+            throw DataError(file: path, "the checkpoint's config makes no \(split) split of its training file (data.\(split) is \(split == "train" ? "every row" : "absent or a file of its own")); evaluate that file directly")
+        }
+        return rows
     }
 
     /// Accuracy and log loss (classification) or MSE and MAE (regression) of `predictor` on
@@ -117,21 +158,21 @@ public enum Evaluation {
                 throw DataError(file: path, "--top-k \(k) is outside 1...\(predictor.classNames.count) (the number of classes)")
             }
             var metrics = ClassificationMetrics(classes: predictor.classNames, topK: topK)
-            try batches(predictor, path: path, split: split, withTarget: true) { x, y, n in
+            let notes = try batches(predictor, path: path, split: split, withTarget: true) { x, y, n in
                 predictor.predict(x, rows: n, into: &out)
                 metrics.add(probabilities: out, labels: y, rows: n)
             }
-            return (metrics.json(), header + "\n" + metrics.table())
+            return (metrics.json().appending(notes.json), ([header] + notes.lines + [metrics.table()]).joined(separator: "\n"))
         }
         var metrics = RegressionMetrics(width: predictor.targetWidth)
         var lossSum = 0.0
-        try batches(predictor, path: path, split: split, withTarget: true) { x, y, n in
+        let notes = try batches(predictor, path: path, split: split, withTarget: true) { x, y, n in
             predictor.predict(x, rows: n, into: &out, spread: &spread)
             metrics.add(predictions: out, predictionStride: predictor.targetWidth, targets: y, rows: n)
             lossSum += regressionLoss(predictor, predictions: out, spread: spread, targets: y, rows: n)
         }
         let loss = lossSum / Double(Swift.max(metrics.rows * predictor.targetWidth, 1))
-        return (metrics.json(loss: loss), header + "\n" + metrics.table(loss: loss))
+        return (metrics.json(loss: loss).appending(notes.json), ([header] + notes.lines + [metrics.table(loss: loss)]).joined(separator: "\n"))
     }
 
     /// The training loss (in standardized units, as fit reports val_loss), summed over rows and targets.
@@ -159,7 +200,7 @@ public enum Evaluation {
     }
 
     /// Writes one prediction row per input row of `path` to `output`; returns the rows written.
-    public static func predict(checkpoints: [String], path: String, output: String) throws -> Int {
+    public static func predict(checkpoints: [String], path: String, output: String) throws -> (rows: Int, notes: [String]) {
         let predictor = try Predictor(paths: checkpoints)
         let handle = try createFileForWriting(output, what: "predictions file")
         defer { try? handle.close() }
@@ -175,7 +216,7 @@ public enum Evaluation {
         var out = [Float](repeating: 0, count: predictor.batchCapacity * predictor.outputWidth)
         var spread = [Float](repeating: 0, count: predictor.batchCapacity * predictor.targetWidth)
         var written = 0
-        try batches(predictor, path: path, split: nil, withTarget: false) { x, _, n in
+        let notes = try batches(predictor, path: path, split: nil, withTarget: false) { x, _, n in
             predictor.predict(x, rows: n, into: &out, spread: &spread)
             var text = ""
             let width = predictor.outputWidth
@@ -195,7 +236,7 @@ public enum Evaluation {
             }
             written += n
         }
-        return written
+        return (written, notes.lines)
     }
 
     /// Nine significant digits: a float32 round-trips exactly.

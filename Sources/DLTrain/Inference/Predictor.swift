@@ -53,6 +53,9 @@ public final class Predictor {
             if m.checkpoint.classNames != first.checkpoint.classNames {
                 throw differ("classes", first.checkpoint.classNames.joined(separator: ", "), m.checkpoint.classNames.joined(separator: ", "))
             }
+            if m.checkpoint.table != first.checkpoint.table {
+                throw differ("table encoding (columns, levels, fitted statistics)", first.checkpoint.table == nil ? "none" : "its own", m.checkpoint.table == nil ? "none" : "another")
+            }
             if m.checkpoint.preprocessor.inputColumns != first.checkpoint.preprocessor.inputColumns {
                 throw differ("feature count", "\(first.checkpoint.preprocessor.inputColumns)", "\(m.checkpoint.preprocessor.inputColumns)")
             }

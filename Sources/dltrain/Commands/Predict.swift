@@ -28,7 +28,8 @@ struct Predict: ParsableCommand {
     var out: String
 
     func run() throws {
-        let rows = try Evaluation.predict(checkpoints: checkpoints, path: data, output: out)
+        let (rows, notes) = try Evaluation.predict(checkpoints: checkpoints, path: data, output: out)
+        for note in notes { printError(note) }
         printError("wrote \(rows) predictions to \(out)")
     }
 }
