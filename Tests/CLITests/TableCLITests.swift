@@ -1,0 +1,149 @@
+@testable import DLTrain
+import Foundation
+import TestSupport
+import Testing
+
+/// Raw tables end to end: a penguins-like table (text categories, empty cells, a year) from
+/// nothing more than the file and the target, predictions on unseen levels and gaps, and every
+/// mistake about columns an exit 2 with a clear message.
+@Suite(.serialized) struct TableCLITests {
+    let cli = CLITests()
+
+    /// Species from island, bill length, flipper length, mass, sex and year, with gaps; the
+    /// species is mostly the island's and the bill's. Deterministic (a fixed LCG).
+    static func penguins(rows: Int = 300, seed: UInt64 = 1) -> String {
+        var state = seed
+        func uniform() -> Double {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Double(state >> 11) / Double(1 << 53)
+        }
+        let islands = ["Torgersen", "Biscoe", "Dream"], species = ["Adelie", "Gentoo", "Chinstrap"]
+        var text = "species,island,bill_length_mm,flipper_length_mm,body_mass_g,sex,year\n"
+        for r in 0..<rows {
+            let s = r % 3
+            let island = uniform() < 0.8 ? islands[s] : islands[Int(uniform() * 3) % 3]
+            let bill = 38 + Double(s) * 6 + uniform() * 4
+            let flipper = 190 + Double(s) * 12 + uniform() * 10
+            let mass = 3500 + Double(s) * 800 + uniform() * 400
+            let sex = uniform() < 0.5 ? "male" : "female"
+            text += "\(species[s]),\(island),\(uniform() < 0.05 ? "" : String(format: "%.1f", bill)),\(String(format: "%.0f", flipper)),"
+            text += "\(uniform() < 0.05 ? "NA" : String(format: "%.0f", mass)),\(uniform() < 0.05 ? "" : sex),\(2007 + r % 3)\n"
+        }
+        return text
+    }
+
+    func directory() throws -> String { try temporaryDirectory() }
+
+    @Test func penguinsTrainFromTheFileAndTargetAndPredictUnseenLevels() throws {
+        let dir = try directory()
+        let data = try writeFile(dir, "penguins.csv", Self.penguins())
+        let fit = try cli.run(["fit", data, "--target", "species", "--out", dir + "/run"])
+        #expect(fit.status == 0, "\(fit.stderr)")
+        #expect(fit.stderr.contains("data.task: classification (the target \"species\" holds 3 text values)"), "\(fit.stderr)")
+        let summary = try JSON.parse(String(contentsOfFile: dir + "/run/summary.json", encoding: .utf8))
+        let accuracy = try #require(summary["best"]?["val_accuracy"]?.number)
+        #expect(accuracy > 0.9, "validation accuracy \(accuracy)")
+        // The run's config spells out the column types and the chosen defaults.
+        let config = try JSON.parse(String(contentsOfFile: dir + "/run/config.json", encoding: .utf8))
+        #expect(config["data"]?["columns"]?["island"]?.string == "category" && config["data"]?["columns"]?["year"]?.string == "numeric")
+        #expect(config["model"]?["layers"]?.items?.count == 3 && config["training"]?["early_stopping"] != nil)
+
+        // The same from a config of two keys.
+        let two = try writeFile(dir, "two.json", #"{"data": {"train": {"path": "penguins.csv", "target": "species"}}}"#)
+        #expect(try cli.run(["fit", two, "--out", dir + "/two", "--quiet"]).status == 0)
+
+        // New rows: an island never seen, empty cells, an extra column, no target.
+        let fresh = try writeFile(dir, "new.csv", """
+            island,bill_length_mm,flipper_length_mm,body_mass_g,sex,year,comment
+            Atlantis,39.0,191,3600,male,2008,first
+            Biscoe,,215,,,2009,second
+            Dream,50.1,205,4400,female,2007,third
+            """)
+        let predict = try cli.run(["predict", dir + "/run/checkpoints/best.h5", "--data", fresh, "--out", dir + "/p.csv"])
+        #expect(predict.status == 0, "\(predict.stderr)")
+        #expect(predict.stderr.contains("column \"island\": 1 row with a level unseen in training"), "\(predict.stderr)")
+        #expect(predict.stderr.contains("ignored columns the model does not read: comment"))
+        let lines = try String(contentsOfFile: dir + "/p.csv", encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 4 && lines[0] == "predicted,probability_Adelie,probability_Chinstrap,probability_Gentoo")
+        // eval --json reports the unseen levels too.
+        let labelled = try writeFile(dir, "labelled.csv", "species,island,bill_length_mm,flipper_length_mm,body_mass_g,sex,year\nAdelie,Atlantis,39.0,191,3600,male,2008\nGentoo,Biscoe,,215,,,2009\n")
+        let eval = try cli.run(["eval", dir + "/run/checkpoints/best.h5", "--data", labelled, "--json"])
+        #expect(eval.status == 0, "\(eval.stderr)")
+        let metrics = try JSON.parse(eval.stdout)
+        #expect(metrics["unseen_levels"]?["island"]?.number == 1 && metrics["n"]?.number == 2)
+        // A trained column missing from the file is named.
+        let short = try writeFile(dir, "short.csv", "island,bill_length_mm\nDream,40\n")
+        let refused = try cli.run(["predict", dir + "/run/checkpoints/best.h5", "--data", short, "--out", dir + "/q.csv"])
+        #expect(refused.status == 2 && refused.stderr.contains("has no column \"flipper_length_mm\", which the model was trained on"), "\(refused.stderr)")
+    }
+
+    @Test func aRegressionTargetWithGapsDropsThoseRowsAndSaysSo() throws {
+        let dir = try directory()
+        var text = "y,a,b\n"
+        for r in 0..<200 { text += (r % 5 == 0 ? "" : "\(Double(r) * 0.5 + 0.25)") + ",\(r),\(r % 2 == 0 ? "even" : "odd")\n" }
+        let data = try writeFile(dir, "gaps.csv", text)
+        let fit = try cli.run(["fit", data, "--target", "y", "--out", dir + "/run", "--set", "training.epochs=5"])
+        #expect(fit.status == 0, "\(fit.stderr)")
+        #expect(fit.stderr.contains("40 of 200 rows have no \"y\" (the target) and are left out"), "\(fit.stderr)")
+        #expect(fit.stderr.contains("data.task: regression (the target \"y\" holds numbers with fractions)"))
+    }
+
+    @Test func anEmbeddedColumnTrainsAndResumesExactly() throws {
+        let dir = try directory()
+        _ = try writeFile(dir, "penguins.csv", Self.penguins())
+        let config = try writeFile(dir, "embed.json", """
+            {"data": {"train": {"path": "penguins.csv", "target": "species"},
+                      "columns": {"island": {"type": "category", "encoding": "embedding", "embedding_dim": 3}}},
+             "training": {"epochs": 6, "batch_size": 16, "threads": 1}}
+            """)
+        #expect(try cli.run(["fit", config, "--out", dir + "/full", "--quiet"]).status == 0)
+        #expect(try cli.run(["fit", config, "--out", dir + "/half", "--quiet", "--set", "training.epochs=3"]).status == 0)
+        let resumed = try cli.run(["fit", config, "--resume", dir + "/half/checkpoints/last.h5", "--quiet"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        let a = try Checkpoint.read(dir + "/full/checkpoints/last.h5"), b = try Checkpoint.read(dir + "/half/checkpoints/last.h5")
+        let table = try #require(a.parameters["embedding_0/table"])
+        #expect(table.shape == [5, 3])  // Torgersen, Biscoe, Dream, then "other" and "(missing)"
+        for (name, p) in a.parameters { #expect(p.values == b.parameters[name]?.values, "\(name) differs after the resume") }
+    }
+
+    /// Every mistake about columns: exit 2, the place, what was found, what to do.
+    @Test(arguments: [
+        ("unknown column", #"{"columns": {"iland": "category"}}"#, ["data.columns.iland", "did you mean \"island\"?"]),
+        ("ignored target", #"{"columns": {"species": "ignore"}}"#, ["data.columns.species", "is the target", "cannot be ignored"]),
+        ("not a date", #"{"columns": {"island": "date"}}"#, ["penguins.csv:", "is not an ISO 8601 date", "\"category\""]),
+        ("one level", #"{"columns": {"sex": {"type": "category"}, "constant": "category"}}"#, ["category column \"constant\" has one level"]),
+        ("all missing", #"{"columns": {}}"#, ["column \"empty\" is empty in every row", "\"ignore\""]),
+        ("stray text", #"{}"#, ["\"bill_length_mm\" holds numbers", "\"short\"", "data.missing_values"]),
+    ])
+    func badColumnsExitTwo(_ what: String, _ data: String, _ expected: [String]) throws {
+        let dir = try directory()
+        var lines = Self.penguins(rows: 60).split(separator: "\n").map(String.init)
+        switch what {
+        case "one level":
+            lines[0] += ",constant"
+            for k in 1..<lines.count { lines[k] += ",same" }
+        case "all missing":
+            lines[0] += ",empty"
+            for k in 1..<lines.count { lines[k] += "," }
+        case "stray text":
+            var fields = lines[7].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            fields[2] = "short"
+            lines[7] = fields.joined(separator: ",")
+        default: break
+        }
+        let table = lines.joined(separator: "\n") + "\n"
+        _ = try writeFile(dir, "penguins.csv", table)
+        let body = data.dropFirst().dropLast()
+        let config = try writeFile(dir, "c.json", "{\"data\": {\"train\": {\"path\": \"penguins.csv\", \"target\": \"species\"}\(body.isEmpty ? "" : ", ")\(body)}}")
+        let r = try cli.run(["fit", config, "--out", dir + "/run", "--quiet"])
+        #expect(r.status == 2, "\(what): exit \(r.status): \(r.stderr)")
+        for text in expected { #expect(r.stderr.contains(text), "\(what): \(r.stderr)") }
+    }
+
+    @Test func aTargetWithOneClassIsRefused() throws {
+        let dir = try directory()
+        let data = try writeFile(dir, "one.csv", "y,x,c\nyes,1,a\nyes,2,b\nyes,3,a\n")
+        let r = try cli.run(["fit", data, "--target", "y", "--out", dir + "/run", "--quiet"])
+        #expect(r.status == 2 && r.stderr.contains("the target column \"y\" has one class (\"yes\")"), "\(r.stderr)")
+    }
+}
