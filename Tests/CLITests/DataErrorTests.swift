@@ -22,7 +22,7 @@ import Testing
 
     @Test(arguments: [
         ("ragged row", "a,b,y\n1,2,x\n3,z\n", ["d.csv:3", "expected 3 fields", "found 2"]),
-        ("non-numeric cell", "a,b,y\n1,2,x\n3,oops,z\n", ["d.csv:3:3", "\"oops\"", "(\"b\")"]),
+        ("non-numeric cell", "a,b,y\n1,2,x\n3,oops,z\n", ["d.csv:3:3", "\"oops\"", "column \"b\" holds numbers", "data.missing_values"]),
         ("NaN feature", "a,b,y\n1,2,x\n3,nan,z\n", ["d.csv:3:3", "\"nan\"", "\"drop\""]),
         ("empty cell", "a,b,y\n1,,x\n3,4,z\n", ["d.csv:2:3", "empty"]),
         ("infinite feature", "a,b,y\n1,inf,x\n3,4,z\n", ["d.csv:2:3", "\"inf\""]),

@@ -18,6 +18,8 @@ public struct TableSpec: Sendable, Equatable {
 /// One column's declaration; nil fields take the defaults of the column's type.
 public struct ColumnSpec: Sendable, Equatable {
     public var type: ColumnType?
+    /// `missing` as written, checked against the column's type once that is known.
+    public var missing: String?
     public var numeric: NumericHandling.Overrides = .init()
     public var category: CategoryHandling.Overrides = .init()
 

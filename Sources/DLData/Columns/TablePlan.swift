@@ -3,8 +3,8 @@
 ///
 /// Inference: a column is numeric when every present cell is a number, a category when its
 /// cells are text. A column of mostly numbers with some text cells is an error naming the
-/// first text cell (declare it a category, or list the token in `data.missing_values`); a
-/// column of mostly text with some numbers is a category (its numbers are levels too).
+/// first text cell (declare it a category, or list the token in `data.missing_values`), and so
+/// is a tie; a column of mostly text with some numbers is a category (its numbers are levels too).
 public struct TablePlan: Sendable {
     public var plans: [TableEncoder.Plan]
     /// Declared `ignore`, by name.
@@ -41,11 +41,18 @@ public struct TablePlan: Sendable {
                 }
                 if raw.textCells == 0 {
                     kind = .numeric
-                } else if raw.numericCells > raw.textCells, let text = raw.firstText {
+                } else if raw.numericCells >= raw.textCells, let text = raw.firstText {
                     throw DataError(file: table.path, line: text.line, column: text.column,
                                     "column \"\(raw.name)\" holds numbers (\(raw.numericCells) cells) but this cell is \"\(text.text)\" (one of \(raw.textCells) text cells); if the column is a category, declare it so: \"columns\": {\"\(raw.name)\": \"category\"}; if \"\(text.text)\" means a missing value, add it to data.missing_values")
                 } else {
                     kind = .category
+                }
+            }
+            if let missing = declared?.missing {
+                let allowed = kind == .numeric ? NumericHandling.Missing.allCases.map(\.rawValue)
+                    : kind == .category ? CategoryHandling.Missing.allCases.map(\.rawValue) : ["mean"]
+                guard allowed.contains(missing) else {
+                    throw DataError(file: table.path, "data.columns.\(raw.name).missing is \"\(missing)\", which a \(kind.rawValue) column does not take; expected one of \(allowed.map { "\"\($0)\"" }.joined(separator: ", "))")
                 }
             }
             if kind == .category && raw.numericCells > 0 && raw.codes.contains(RawColumn.numberCode) { table.codeNumbers(ofColumn: k) }

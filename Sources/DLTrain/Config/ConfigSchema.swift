@@ -69,8 +69,10 @@ public enum ConfigSchema {
 
     static let column: Schema = .anyOf([
         .string(allowed: ColumnType.allCases.map(\.rawValue)),
-        .object([.init("type", .string(allowed: ColumnType.allCases.map(\.rawValue)), "numeric, category, date (ISO 8601) or ignore (default: inferred from the training file)")]
-                + numericHandling(defaults: false) + categoryHandling(defaults: false)),
+        .object([.init("type", .string(allowed: ColumnType.allCases.map(\.rawValue)), "numeric, category, date (ISO 8601) or ignore (default: inferred from the training file)"),
+                 .init("missing", .string(allowed: NumericHandling.Missing.allCases.map(\.rawValue) + CategoryHandling.Missing.allCases.map(\.rawValue).filter { !NumericHandling.Missing.allCases.map(\.rawValue).contains($0) }),
+                       "numeric: error, drop, mean, median, constant; category: level, most_frequent, error, drop")]
+                + numericHandling(defaults: false).filter { $0.name != "missing" } + categoryHandling(defaults: false).filter { $0.name != "missing" }),
     ])
 
     static let preprocess: Schema = .object([

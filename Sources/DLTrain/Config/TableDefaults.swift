@@ -24,31 +24,36 @@ public enum TableDefaults {
         guard data["columns"] != nil || data["missing_values"] != nil || data["defaults"] != nil else { return nil }
         var spec = TableSpec()
         if let tokens = data["missing_values"]?.items { spec.missingValues = [""] + tokens.compactMap(\.string) }
-        func numeric(_ j: JSON?) -> NumericHandling.Overrides {
-            var o = NumericHandling.Overrides()
-            o.missing = j?["missing"]?.string.flatMap(NumericHandling.Missing.init)
-            o.fill = j?["fill"]?.number
-            o.indicator = j?["indicator"]?.bool
-            o.scale = j?["scale"]?.string.flatMap(NumericHandling.Scale.init)
-            return o
-        }
-        func category(_ j: JSON?) -> CategoryHandling.Overrides {
-            var o = CategoryHandling.Overrides()
-            o.missing = j?["missing"]?.string.flatMap(CategoryHandling.Missing.init)
-            o.encoding = j?["encoding"]?.string.flatMap(CategoryHandling.Encoding.init)
-            o.embeddingDim = j?["embedding_dim"]?.number.map { Int($0) }
-            o.minCount = j?["min_count"]?.number.map { Int($0) }
-            return o
-        }
         spec.numericDefaults = NumericHandling().applying(numeric(data["defaults"]?["numeric"]))
         spec.categoryDefaults = CategoryHandling().applying(category(data["defaults"]?["category"]))
         for member in data["columns"]?.members ?? [] {
             var column = ColumnSpec(type: (member.value.string ?? member.value["type"]?.string).flatMap(ColumnType.init))
+            column.missing = member.value["missing"]?.string
             column.numeric = numeric(member.value)
             column.category = category(member.value)
             spec.columns[member.key] = column
         }
         return spec
+    }
+
+    static func numeric(_ j: JSON?) -> NumericHandling.Overrides {
+        var o = NumericHandling.Overrides()
+        guard let j else { return o }
+        if let text = j["missing"]?.string { o.missing = NumericHandling.Missing(rawValue: text) }
+        if let value = j["fill"]?.number { o.fill = value }
+        if let flag = j["indicator"]?.bool { o.indicator = flag }
+        if let text = j["scale"]?.string { o.scale = NumericHandling.Scale(rawValue: text) }
+        return o
+    }
+
+    static func category(_ j: JSON?) -> CategoryHandling.Overrides {
+        var o = CategoryHandling.Overrides()
+        guard let j else { return o }
+        if let text = j["missing"]?.string { o.missing = CategoryHandling.Missing(rawValue: text) }
+        if let text = j["encoding"]?.string { o.encoding = CategoryHandling.Encoding(rawValue: text) }
+        if let value = j["embedding_dim"]?.number { o.embeddingDim = Int(value) }
+        if let value = j["min_count"]?.number { o.minCount = Int(value) }
+        return o
     }
 
     /// `json` with the task, model, optimizer and training filled in from the training table
