@@ -48,6 +48,16 @@ import Testing
         #expect(config["data"]?["columns"]?["island"]?.string == "category" && config["data"]?["columns"]?["year"]?.string == "numeric")
         #expect(config["model"]?["layers"]?.items?.count == 3 && config["training"]?["early_stopping"] != nil)
 
+        // inspect lists every column: type, inputs, handling, levels, fill values.
+        let inspect = try cli.run(["inspect", dir + "/run/checkpoints/best.h5"])
+        #expect(inspect.status == 0 && inspect.stdout.contains("columns of the table"), "\(inspect.stderr)")
+        #expect(inspect.stdout.contains("island") && inspect.stdout.contains("one-hot; 3 levels") && inspect.stdout.contains("missing: mean (fill"), "\(inspect.stdout)")
+
+        // ONNX export of the column encoding is not built: refused plainly; safetensors works.
+        let onnx = try cli.run(["export", dir + "/run/checkpoints/best.h5", "--format", "onnx", "--out", dir + "/m.onnx"])
+        #expect(onnx.status == 2 && onnx.stderr.contains("is not built yet"), "\(onnx.stderr)")
+        #expect(try cli.run(["export", dir + "/run/checkpoints/best.h5", "--format", "safetensors", "--out", dir + "/m.safetensors"]).status == 0)
+
         // The same from a config of two keys.
         let two = try writeFile(dir, "two.json", #"{"data": {"train": {"path": "penguins.csv", "target": "species"}}}"#)
         #expect(try cli.run(["fit", two, "--out", dir + "/two", "--quiet"]).status == 0)

@@ -31,10 +31,39 @@ public enum Inspection {
             steps.append("PCA to \(p.outputColumns) components" + (p.keptVarianceFraction.map { String(format: " (%.1f%% of the variance)", 100 * $0) } ?? "") + (p.spec.whiten ? ", whitened" : ""))
         }
         if p.targetShift != nil { steps.append("targets standardized") }
+        if let table = checkpoint.table {
+            lines.append("")
+            lines.append(contentsOf: Inspection.columns(table))
+        }
         lines.append("preprocessing of \(p.inputColumns) features: \(steps.isEmpty ? "none" : steps.joined(separator: "; "))")
         lines.append("")
         lines.append("config:")
         lines.append(checkpoint.config.rendered())
         return lines.joined(separator: "\n")
+    }
+
+    /// A table's columns: type, handling, levels, fill values, one line each.
+    static func columns(_ table: TableEncoder) -> [String] {
+        func number(_ x: Float) -> String { String(format: "%.6g", Double(x)) }
+        var rows: [[String]] = [["column", "type", "inputs", "handling"]]
+        for c in table.columns {
+            switch c.kind {
+            case .numeric:
+                let scale = c.log ? "log1p, standardized" : (c.shift[0] == 0 && c.scale[0] == 1 ? "not scaled" : "(x - \(number(c.shift[0]))) × \(number(c.scale[0]))")
+                rows.append([c.name, "numeric", "\(c.denseWidth)", "missing: \(c.missing) (fill \(number(c.fill[0])))\(c.indicator ? ", indicator" : ""); \(scale)"])
+            case .category:
+                let shown = c.levels.prefix(8).joined(separator: ", ") + (c.levels.count > 8 ? ", ..." : "")
+                let encoding = c.embeddingDim.map { "embedding of width \($0)" } ?? "one-hot"
+                rows.append([c.name, "category", c.isEmbedded ? "1 index" : "\(c.denseWidth)",
+                             "\(encoding); \(c.levels.count) levels (\(shown)) + other\(c.pooledLevels.isEmpty ? "" : " (\(c.pooledLevels.count) rare pooled)") + missing; missing: \(c.missing)"])
+            case .date:
+                rows.append([c.name, "date", "\(c.denseWidth)", "year, month, weekday, day of year\(c.hasTime ? ", time of day" : ""); a missing date at the training means"])
+            }
+        }
+        for name in table.ignored { rows.append([name, "ignore", "0", ""]) }
+        let widths = (0..<3).map { k in rows.map { $0[k].count }.max()! }
+        return ["columns of the table (\(table.width) inputs):"] + rows.map { row in
+            (0..<3).map { row[$0].padding(toLength: widths[$0] + 2, withPad: " ", startingAt: 0) }.joined() + row[3]
+        }
     }
 }
