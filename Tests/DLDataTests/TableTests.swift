@@ -7,7 +7,7 @@ import Testing
 @Suite struct TableTests {
     func table(_ text: String, spec: TableSpec = TableSpec(), target: String? = "y") throws -> (RawTable, TablePlan, Int?) {
         let path = try writeFile(try temporaryDirectory(), "t.csv", text)
-        var raw = try RawTable.read(SourceSpec(path: path, target: []), missingValues: spec.missingValues, codeAll: TablePlan.textColumns(spec))
+        var raw = try RawTable.read(SourceSpec(path: path, target: []), missingValues: spec.missingValues)
         let t = target.flatMap { raw.column(named: $0) }
         let plan = try TablePlan(table: &raw, spec: spec, targets: t.map { [$0] } ?? [])
         return (raw, plan, t)

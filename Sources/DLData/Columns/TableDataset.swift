@@ -60,7 +60,10 @@ public enum TableFile {
     /// a file with or without it, and ignores it).
     public static func read(_ spec: SourceSpec, encoder: TableEncoder, kind: TargetKind, requireTarget: Bool, droppingRows: Bool = true,
                             trainedTarget: String? = nil) throws -> Read {
-        let raw = try RawTable.read(spec, missingValues: encoder.missingValues, codeAll: Set(encoder.columns.filter { $0.kind != .numeric }.map(\.name)))
+        var raw = try RawTable.read(spec, missingValues: encoder.missingValues)
+        for (k, column) in raw.columns.enumerated() where column.numericCells > 0 && encoder.columns.contains(where: { $0.name == column.name && $0.kind != .numeric }) {
+            raw.codeNumbers(ofColumn: k)
+        }
         let inputs = Set(encoder.columns.map(\.name)).union(encoder.ignored).union(trainedTarget.map { [$0] } ?? [])
         var targetIndex: Int? = nil
         if let target = spec.target.first {

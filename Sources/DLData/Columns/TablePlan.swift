@@ -55,16 +55,12 @@ public struct TablePlan: Sendable {
                     throw DataError(file: table.path, "data.columns.\(raw.name).missing is \"\(missing)\", which a \(kind.rawValue) column does not take; expected one of \(allowed.map { "\"\($0)\"" }.joined(separator: ", "))")
                 }
             }
-            if kind == .category && raw.numericCells > 0 && raw.codes.contains(RawColumn.numberCode) { table.codeNumbers(ofColumn: k) }
+            // A category's (or a date's) number cells are levels too, written canonically ("7.0" is "7").
+            if kind != .numeric && raw.numericCells > 0 { table.codeNumbers(ofColumn: k) }
             plans.append(TableEncoder.Plan(column: k, kind: kind, numeric: numeric, category: category))
         }
         guard !plans.isEmpty else {
             throw DataError(file: table.path, "every column is the target or ignored; at least one input column is needed")
         }
-    }
-
-    /// The columns whose number cells must be read as text: declared categories and dates.
-    public static func textColumns(_ spec: TableSpec) -> Set<String> {
-        Set(spec.columns.filter { $0.value.type == .category || $0.value.type == .date }.map(\.key))
     }
 }

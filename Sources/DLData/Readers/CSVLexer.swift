@@ -119,6 +119,23 @@ struct Lexer {
         return Float(negative ? -value : value)
     }
 
+    /// The field's text without surrounding spaces and tabs (quotes removed, `""` unescaped),
+    /// trimmed on the bytes: no Foundation per cell.
+    func trimmedText(of field: Field, path: String, line: Int) throws -> String {
+        var start = field.start, end = field.end
+        if field.quoted {
+            start += 1
+            guard end > start && bytes[end - 1] == UInt8(ascii: "\"") else {
+                throw DataError(file: path, line: line, column: field.column, "a quoted field is not closed; add the closing \"")
+            }
+            end -= 1
+        }
+        while start < end && (bytes[start] == 32 || bytes[start] == 9) { start += 1 }
+        while end > start && (bytes[end - 1] == 32 || bytes[end - 1] == 9) { end -= 1 }
+        let raw = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
+        return field.quoted && raw.contains("\"\"") ? raw.replacingOccurrences(of: "\"\"", with: "\"") : raw
+    }
+
     /// Whether the field is empty or only spaces.
     func isBlank(_ field: Field) -> Bool {
         var start = field.start, end = field.end
@@ -135,6 +152,11 @@ struct Lexer {
         while end > start && (bytes[end - 1] == 32 || bytes[end - 1] == 9) { end -= 1 }
         guard start < end else { return nil }
         if let fast = Lexer.decimal(bytes, start, end) { return fast }
+        // strtod's other forms start with a digit, a sign, a point, "inf" or "nan": a word
+        // ("Biscoe") is not a number, and needs no call.
+        let lowered = bytes[start] | 0x20
+        guard (bytes[start] >= 48 && bytes[start] <= 57) || bytes[start] == 43 || bytes[start] == 45 || bytes[start] == 46
+                || lowered == UInt8(ascii: "i") || lowered == UInt8(ascii: "n") else { return nil }
         let first = UnsafeRawPointer(bytes.baseAddress! + start).assumingMemoryBound(to: CChar.self)
         var stop: UnsafeMutablePointer<CChar>? = nil
         let value = strtod(first, &stop)

@@ -34,20 +34,25 @@ public struct RawTable: Sendable {
     public var lines: [Int]
     public var rows: Int { lines.count }
     public var names: [String] { columns.map(\.name) }
+    /// Wall time of reading the file.
+    public var readSeconds = 0.0
 
     public func column(named name: String) -> Int? { columns.firstIndex { $0.name == name } }
 
     /// Reads `spec`'s file. Cells whose trimmed text is in `missingValues` (or empty, or a
-    /// number that is not finite) are missing. `codeAll`: the columns whose number cells are
-    /// coded as text too (declared categories and dates).
-    public static func read(_ spec: SourceSpec, missingValues: [String], codeAll: Set<String> = []) throws -> RawTable {
+    /// number that is not finite) are missing. Number cells are kept as numbers; a column
+    /// that turns out a category codes them as levels afterwards (``codeNumbers(ofColumn:)``).
+    public static func read(_ spec: SourceSpec, missingValues: [String]) throws -> RawTable {
+        let started = Date()
         let bytes = try CSVReader.readWhole(spec.path)
-        return try bytes.withUnsafeBufferPointer { buffer in
-            try read(buffer, count: bytes.count - 1, spec: spec, missingValues: Set(missingValues), codeAll: codeAll)
+        var table = try bytes.withUnsafeBufferPointer { buffer in
+            try read(buffer, count: bytes.count - 1, spec: spec, missingValues: Set(missingValues))
         }
+        table.readSeconds = Date().timeIntervalSince(started)
+        return table
     }
 
-    static func read(_ bytes: UnsafeBufferPointer<UInt8>, count: Int, spec: SourceSpec, missingValues: Set<String>, codeAll: Set<String>) throws -> RawTable {
+    static func read(_ bytes: UnsafeBufferPointer<UInt8>, count: Int, spec: SourceSpec, missingValues: Set<String>) throws -> RawTable {
         let path = spec.path
         var lexer = Lexer(bytes: bytes, count: count, delimiter: spec.delimiter)
         guard let first = lexer.nextRecord() else { throw DataError(file: path, "the file is empty; expected a header row and data rows") }
@@ -66,7 +71,6 @@ public struct RawTable: Sendable {
         let width = header.count
         var columns = header.map { RawColumn(name: $0, numbers: [], codes: [], levels: [], levelCounts: []) }
         var dictionaries = [[String: Int32]](repeating: [:], count: width)
-        let coded = header.map { codeAll.contains($0) }
         let reserve = count / Swift.max(8 * width, 1)
         for k in 0..<width {
             columns[k].numbers.reserveCapacity(reserve)
@@ -80,42 +84,41 @@ public struct RawTable: Sendable {
                 throw DataError(file: path, line: record.line, "expected \(width) fields (as in \(spec.header ? "the header" : "the first row")), found \(record.fields.count); check for a missing or extra delimiter")
             }
             for (k, field) in record.fields.enumerated() {
-                var number: Float? = nil
-                if !lexer.isBlank(field), let value = lexer.number(field), value.isFinite { number = value }
-                var text: String? = nil
-                if number == nil || coded[k] {
-                    let raw = try lexer.text(of: field, path: path, line: record.line).trimmingCharacters(in: .whitespaces)
-                    if number != nil || !(raw.isEmpty || missingValues.contains(raw) || lexer.number(field) != nil) { text = raw }
-                }
-                if let number {
-                    columns[k].numbers.append(number)
-                    columns[k].numericCells += 1
-                } else {
+                // A finite number; else missing (blank, a token, inf or nan); else a level.
+                if let value = lexer.number(field) {
+                    if value.isFinite {
+                        columns[k].numbers.append(value)
+                        columns[k].numericCells += 1
+                        columns[k].codes.append(RawColumn.numberCode)
+                        continue
+                    }
                     columns[k].numbers.append(.nan)
+                    columns[k].codes.append(RawColumn.missingCode)
+                    columns[k].missingCells += 1
+                    if columns[k].firstMissing == nil { columns[k].firstMissing = (record.line, field.column) }
+                    continue
                 }
-                if let text {
-                    let code: Int32
-                    if let known = dictionaries[k][text] {
-                        code = known
-                        columns[k].levelCounts[Int(code)] += 1
-                    } else {
-                        code = Int32(columns[k].levels.count)
-                        dictionaries[k][text] = code
-                        columns[k].levels.append(text)
-                        columns[k].levelCounts.append(1)
-                    }
-                    columns[k].codes.append(code)
-                    if number == nil {
-                        columns[k].textCells += 1
-                        if columns[k].firstText == nil { columns[k].firstText = (record.line, field.column, text) }
-                    }
+                columns[k].numbers.append(.nan)
+                let text = try lexer.trimmedText(of: field, path: path, line: record.line)
+                if text.isEmpty || missingValues.contains(text) {
+                    columns[k].codes.append(RawColumn.missingCode)
+                    columns[k].missingCells += 1
+                    if columns[k].firstMissing == nil { columns[k].firstMissing = (record.line, field.column) }
+                    continue
+                }
+                let code: Int32
+                if let known = dictionaries[k][text] {
+                    code = known
+                    columns[k].levelCounts[Int(code)] += 1
                 } else {
-                    columns[k].codes.append(number == nil ? RawColumn.missingCode : RawColumn.numberCode)
-                    if number == nil {
-                        columns[k].missingCells += 1
-                        if columns[k].firstMissing == nil { columns[k].firstMissing = (record.line, field.column) }
-                    }
+                    code = Int32(columns[k].levels.count)
+                    dictionaries[k][text] = code
+                    columns[k].levels.append(text)
+                    columns[k].levelCounts.append(1)
                 }
+                columns[k].codes.append(code)
+                columns[k].textCells += 1
+                if columns[k].firstText == nil { columns[k].firstText = (record.line, field.column, text) }
             }
             lines.append(record.line)
         }
@@ -151,16 +154,16 @@ extension RawTable {
     /// file) and the training data read one file once.
     nonisolated(unsafe) private static var last: (key: String, table: RawTable)?
 
-    /// ``read(_:missingValues:codeAll:)``, reusing the last read when it was of the same
-    /// unchanged file with the same settings.
-    public static func cached(_ spec: SourceSpec, missingValues: [String], codeAll: Set<String>) throws -> RawTable {
+    /// ``read(_:missingValues:)``, reusing the last read when it was of the same unchanged
+    /// file with the same settings (`reused` then says so: the read was paid for earlier).
+    public static func cached(_ spec: SourceSpec, missingValues: [String]) throws -> (table: RawTable, reused: Bool) {
         let attributes = try? FileManager.default.attributesOfItem(atPath: spec.path)
         let stamp = "\((attributes?[.size] as? NSNumber)?.intValue ?? -1)/\((attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0)"
-        let key = "\(spec.path)|\(stamp)|\(spec.header)|\(spec.delimiter)|\(missingValues)|\(codeAll.sorted())"
-        if let last, last.key == key { return last.table }
-        let table = try read(spec, missingValues: missingValues, codeAll: codeAll)
+        let key = "\(spec.path)|\(stamp)|\(spec.header)|\(spec.delimiter)|\(missingValues)"
+        if let last, last.key == key { return (last.table, true) }
+        let table = try read(spec, missingValues: missingValues)
         last = (key, table)
-        return table
+        return (table, false)
     }
 
     /// Forgets the cached table (its memory goes once training has its encoded rows).

@@ -71,7 +71,7 @@ public enum TableDefaults {
         if let header = train["header"]?.bool { source.header = header }
         if let delimiter = train["delimiter"]?.string?.utf8.first { source.delimiter = delimiter }
         let tableSpec = tableSpec(json["data"]!) ?? TableSpec()
-        var table = try RawTable.cached(source, missingValues: tableSpec.missingValues, codeAll: TablePlan.textColumns(tableSpec))
+        var table = try RawTable.cached(source, missingValues: tableSpec.missingValues).table
         guard let t = table.column(named: target) else {
             throw ConfigError(file: file, path: "data.train.target", "\(source.path) has no column \"\(target)\"\(nearest(target, in: table.names).map { "; did you mean \"\($0)\"?" } ?? ""); its columns are \(table.names.joined(separator: ", "))")
         }

@@ -71,7 +71,7 @@ public final class Trainer {
         data = try TrainingData(config: config, fold: fold)
         // Reading and splitting leave freed buffers (libhdf5's among them) that glibc would keep.
         returnFreeMemory()
-        dataSeconds = Date().timeIntervalSince(started)
+        dataSeconds = Date().timeIntervalSince(started) + data.earlierReadSeconds
         notes += config.choices + data.notes
         let inputs = data.preprocessor.outputColumns
         if let image = config.data.augment.image, image.shape.reduce(1, *) != data.train.columns {

@@ -21,6 +21,8 @@ public final class TrainingData {
     public let table: TableEncoder?
     /// What reading the table did that the user should hear of (rows dropped, unseen levels).
     public private(set) var notes: [String] = []
+    /// Seconds spent reading the training table before this was made (by the config's defaults).
+    public private(set) var earlierReadSeconds = 0.0
 
     /// Reads and splits according to `config`. `fold`: (k, of K) makes the k-th of K folds
     /// of the training file the validation split (cross-validation).
@@ -53,7 +55,7 @@ public final class TrainingData {
             return
         }
 
-        var tableRead: (dataset: Dataset, encoder: TableEncoder, notes: [String])? = nil
+        var tableRead: (dataset: Dataset, encoder: TableEncoder, notes: [String], earlierRead: Double)? = nil
         var numeric: Dataset? = nil
         if spec.format == .csv && config.data.table != nil {
             tableRead = try TrainingData.readTable(config: config, kind: kind, fold: fold)
@@ -67,6 +69,7 @@ public final class TrainingData {
         let all = tableRead?.dataset ?? numeric!
         table = tableRead?.encoder
         notes = tableRead?.notes ?? []
+        earlierReadSeconds = tableRead?.earlierRead ?? 0
         try TrainingData.checkClasses(all.classNames, config: config)
         classNames = all.classNames
         featureNames = all.featureNames
@@ -97,9 +100,11 @@ public final class TrainingData {
     /// The training file as a table: columns typed and checked, rows without a target dropped,
     /// the encoder fitted on the training rows alone (the splits are made first, on the rows'
     /// targets), every row encoded.
-    static func readTable(config: Config, kind: TargetKind, fold: (index: Int, count: Int)?) throws -> (dataset: Dataset, encoder: TableEncoder, notes: [String]) {
+    /// `earlierRead`: the seconds the file took to read when that happened before (the config's
+    /// defaults looked at it first), to count in the data's time.
+    static func readTable(config: Config, kind: TargetKind, fold: (index: Int, count: Int)?) throws -> (dataset: Dataset, encoder: TableEncoder, notes: [String], earlierRead: Double) {
         let spec = config.data.train, tableSpec = config.data.table ?? TableSpec()
-        var raw = try RawTable.cached(spec, missingValues: tableSpec.missingValues, codeAll: TablePlan.textColumns(tableSpec))
+        var (raw, reused) = try RawTable.cached(spec, missingValues: tableSpec.missingValues)
         guard spec.target.count == 1 else {
             throw ConfigError(file: config.file, path: "data.train.target", "a table with text columns takes one target column; \(spec.target.count) are given")
         }
@@ -127,7 +132,7 @@ public final class TrainingData {
         let encoder = try TableEncoder(fitting: plan.plans, table: raw, rows: split.train.map { kept[$0] }, ignored: plan.ignored,
                                          missingValues: tableSpec.missingValues)
         let (dataset, _) = try TableDataset.dataset(raw, rows: kept, targets: keptTargets, classes: classes, targetName: target, encoder: encoder)
-        return (dataset, encoder, notes)
+        return (dataset, encoder, notes, reused ? raw.readSeconds : 0)
     }
 
     /// The row indices of the training, validation and test parts of the training file, as
