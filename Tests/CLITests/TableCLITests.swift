@@ -150,6 +150,30 @@ import Testing
         for text in expected { #expect(r.stderr.contains(text), "\(what): \(r.stderr)") }
     }
 
+    /// init writes the config fit would choose, every column and default spelled out: training
+    /// on it gives what training on the bare file gives.
+    @Test func initWritesTheConfigThatFitWouldChoose() throws {
+        let dir = try directory()
+        _ = try writeFile(dir, "penguins.csv", Self.penguins())
+        let made = try cli.run(["init", "penguins.csv", "--target", "species", "--out", "penguins.json"], in: URL(fileURLWithPath: dir))
+        #expect(made.status == 0 && made.stderr.contains("wrote penguins.json"), "\(made.stderr)")
+        let config = try JSON.parse(String(contentsOfFile: dir + "/penguins.json", encoding: .utf8))
+        #expect(config["data"]?["train"]?["path"]?.string == "penguins.csv")
+        #expect(config["data"]?["columns"]?["island"]?["encoding"]?.string == "onehot" && config["data"]?["columns"]?["year"]?["scale"]?.string == "standardize")
+        #expect(config["optimizer"]?["name"]?.string == "adamw" && config["training"]?["epochs"]?.number == 200)
+        let settings = ["--set", "training.epochs=4", "--set", "training.threads=1", "--quiet"]
+        #expect(try cli.run(["fit", "penguins.json", "--out", "a"] + settings, in: URL(fileURLWithPath: dir)).status == 0)
+        #expect(try cli.run(["fit", "penguins.csv", "--target", "species", "--out", "b"] + settings, in: URL(fileURLWithPath: dir)).status == 0)
+        func rows(_ run: String) throws -> [String] {
+            let lines = try String(contentsOfFile: "\(dir)/\(run)/metrics.csv", encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+            let seconds = lines[0].firstIndex(of: "seconds")!
+            return lines.map { $0.enumerated().filter { $0.offset != seconds }.map { String($0.element) }.joined(separator: ",") }
+        }
+        #expect(try rows("a") == rows("b"))
+        let again = try cli.run(["init", "penguins.csv", "--target", "species", "--out", "penguins.json"], in: URL(fileURLWithPath: dir))
+        #expect(again.status == 2 && again.stderr.contains("exists and is kept"))
+    }
+
     @Test func aTargetWithOneClassIsRefused() throws {
         let dir = try directory()
         let data = try writeFile(dir, "one.csv", "y,x,c\nyes,1,a\nyes,2,b\nyes,3,a\n")

@@ -11,10 +11,11 @@ import Foundation
 ///   dollars is a regression).
 /// - `model`: two ReLU layers of h and h/2 units, h = 4·inputs rounded up to 16, between 64 and
 ///   256; dropout 0.1 after the first; the output and loss of the task.
-/// - `optimizer`: AdamW, lr 0.001, weight decay 1e-4.
+/// - `optimizer`: AdamW, lr 0.001, weight decay 1e-4 (when no optimizer is named).
 /// - `training`: 200 epochs, batch size rows/100 between 32 and 512 (a power of two), early
-///   stopping on val_loss with patience 20 and the best weights restored; `data.validation` a
-///   20% split (stratified for classes) unless given.
+///   stopping on val_loss with patience 20 and the best weights restored, each unless the
+///   config sets it (`"early_stopping": false` is off); `data.validation` a 20% split
+///   (stratified for classes) unless given.
 public enum TableDefaults {
     public static let maxIntegerClasses = 20
 
@@ -60,6 +61,7 @@ public enum TableDefaults {
     /// where the config leaves them out, and the reasons for each choice.
     static func complete(_ json: JSON, file: String) throws -> (json: JSON, notes: [String]) {
         var json = json, notes: [String] = []
+        let stoppingOff = json["training"]?["early_stopping"]?.bool == false
         if let stopping = json["training"]?["early_stopping"]?.bool {
             json = stopping ? json.setting(.object([]), at: ["training", "early_stopping"]) : json.removing(["training", "early_stopping"])
         }
@@ -140,24 +142,78 @@ public enum TableDefaults {
             ("loss", .string(loss)),
         ]), at: ["model"])
         notes.append("model: \(hidden) and \(hidden / 2) ReLU units (from \(inputs) inputs), \(units) output\(units == 1 ? "" : "s"), \(loss)")
-        if json["optimizer"] == nil {
-            json = json.setting(.object([("name", .string("adamw")), ("lr", .number(0.001)), ("weight_decay", .number(1e-4))]), at: ["optimizer"])
-            notes.append("optimizer: adamw, lr 0.001, weight decay 1e-4")
+        // Each default fills only what the config leaves out: `--set training.epochs=50` keeps
+        // the batch size and early stopping chosen here.
+        if json["optimizer"]?["name"] == nil {
+            json = json.setting(.string("adamw"), at: ["optimizer", "name"])
+            if json["optimizer"]?["lr"] == nil { json = json.setting(.number(0.001), at: ["optimizer", "lr"]) }
+            if json["optimizer"]?["weight_decay"] == nil { json = json.setting(.number(1e-4), at: ["optimizer", "weight_decay"]) }
+            notes.append("optimizer: adamw, lr \(JSON.format(json["optimizer"]!["lr"]!.number ?? 0.001)), weight decay \(JSON.format(json["optimizer"]!["weight_decay"]!.number ?? 1e-4))")
         }
-        if json["training"] == nil {
+        var chosen: [String] = []
+        if json["training"]?["epochs"] == nil {
+            json = json.setting(.number(200), at: ["training", "epochs"])
+            chosen.append("up to 200 epochs")
+        }
+        if json["training"]?["batch_size"] == nil {
             var batch = 32
             while batch < 512 && batch * 2 <= rows / 100 { batch *= 2 }
-            json = json.setting(.object([
-                ("epochs", .number(200)), ("batch_size", .number(Double(batch))),
-                ("early_stopping", .object([("monitor", .string("val_loss")), ("patience", .number(20)), ("restore_best", .bool(true))])),
-            ]), at: ["training"])
-            notes.append("training: up to 200 epochs of batches of \(batch), early stopping on val_loss (patience 20), the best weights restored")
+            json = json.setting(.number(Double(batch)), at: ["training", "batch_size"])
+            chosen.append("batches of \(batch)")
         }
+        if json["training"]?["early_stopping"] == nil && !stoppingOff {
+            json = json.setting(.object([("monitor", .string("val_loss")), ("patience", .number(20)), ("restore_best", .bool(true))]), at: ["training", "early_stopping"])
+            chosen.append("early stopping on val_loss (patience 20), the best weights restored")
+        }
+        if !chosen.isEmpty { notes.append("training: " + chosen.joined(separator: ", ")) }
         if json["data"]?["validation"] == nil && json["training"]?["early_stopping"] != nil {
             json = json.setting(.object([("split", .number(0.2)), ("stratify", .bool(task != "regression"))]), at: ["data", "validation"])
             notes.append("data.validation: 20% of the training rows held out\(task != "regression" ? ", stratified" : "")")
         }
         return (json, notes)
+    }
+}
+
+extension TableDefaults {
+    /// `dltrain init`: the complete config for training on the table at `path` to predict
+    /// `target`, to be written at `out`: every column with its type and handling spelled out
+    /// (auto encodings resolved), every default of every section filled in.
+    public static func starterConfig(table path: String, target: String, writtenTo out: String) throws -> (json: JSON, notes: [String]) {
+        guard FileManager.default.fileExists(atPath: path) else { throw DataError(file: path, "no such data file; check the path") }
+        let data = URL(fileURLWithPath: path).standardizedFileURL.path
+        let folder = URL(fileURLWithPath: out).deletingLastPathComponent().standardizedFileURL.path + "/"
+        let shown = data.hasPrefix(folder) ? String(data.dropFirst(folder.count)) : data
+        let seed = JSON.object([("data", .object([("train", .object([("path", .string(shown)), ("target", .string(target))]))]))])
+        var (json, notes) = try complete(seed, file: out)
+        var source = SourceSpec(path: data, target: [.name(target)])
+        source.header = true
+        var table = try RawTable.cached(source, missingValues: TableSpec.defaultMissingValues).table
+        let plan = try TablePlan(table: &table, spec: TableSpec(), targets: [table.column(named: target)!])
+        let numeric = NumericHandling(), category = CategoryHandling()
+        var columns: [(String, JSON)] = []
+        for p in plan.plans {
+            let name = table.columns[p.column].name
+            switch p.kind {
+            case .numeric:
+                columns.append((name, .object([("type", .string("numeric")), ("missing", .string(numeric.missing.rawValue)),
+                                               ("indicator", .bool(numeric.indicator)), ("scale", .string(numeric.scale.rawValue))])))
+            case .category:
+                let levels = table.columns[p.column].levels.count + 2
+                var handling: [(String, JSON)] = [("type", .string("category")), ("missing", .string(category.missing.rawValue)),
+                                                  ("min_count", .number(Double(category.minCount)))]
+                if levels > CategoryHandling.oneHotLimit {
+                    handling += [("encoding", .string("embedding")), ("embedding_dim", .number(Double(CategoryHandling.embeddingWidth(levels: levels))))]
+                } else {
+                    handling.append(("encoding", .string("onehot")))
+                }
+                columns.append((name, .object(handling)))
+                notes.append("column \"\(name)\": category of \(levels - 2) levels, \(levels > CategoryHandling.oneHotLimit ? "embedded" : "one-hot")")
+            case .date:
+                columns.append((name, .string("date")))
+            }
+        }
+        json = json.setting(.object(columns), at: ["data", "columns"])
+        return (try ConfigSchema.root.validate(json, file: out), notes)
     }
 }
 
