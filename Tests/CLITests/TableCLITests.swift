@@ -34,6 +34,18 @@ import Testing
 
     func directory() throws -> String { try temporaryDirectory() }
 
+    /// onnxruntime on `data`'s raw columns against predict's file (Tests/python/onnx_table_check.py):
+    /// the largest difference, relative to max(1, |value|).
+    static func onnxDifference(_ model: String, data: String, predictions: String) throws -> Double {
+        let script = CLITests.packageRoot.appendingPathComponent("Tests/python/onnx_table_check.py").path
+        let r = try runProgram("/usr/bin/env", ["python3", script, model, data, predictions])
+        guard r.status == 0, let difference = try JSON.parse(r.stdout)["max_rel_diff"]?.number else {
+            Issue.record("onnx_table_check failed: \(r.stderr)")
+            return .infinity
+        }
+        return difference
+    }
+
     @Test func penguinsTrainFromTheFileAndTargetAndPredictUnseenLevels() throws {
         let dir = try directory()
         let data = try writeFile(dir, "penguins.csv", Self.penguins())
@@ -53,11 +65,6 @@ import Testing
         #expect(inspect.status == 0 && inspect.stdout.contains("columns of the table"), "\(inspect.stderr)")
         #expect(inspect.stdout.contains("island") && inspect.stdout.contains("one-hot; 3 levels") && inspect.stdout.contains("missing: mean (fill"), "\(inspect.stdout)")
 
-        // ONNX export of the column encoding is not built: refused plainly; safetensors works.
-        let onnx = try cli.run(["export", dir + "/run/checkpoints/best.h5", "--format", "onnx", "--out", dir + "/m.onnx"])
-        #expect(onnx.status == 2 && onnx.stderr.contains("is not built yet"), "\(onnx.stderr)")
-        #expect(try cli.run(["export", dir + "/run/checkpoints/best.h5", "--format", "safetensors", "--out", dir + "/m.safetensors"]).status == 0)
-
         // The same from a config of two keys.
         let two = try writeFile(dir, "two.json", #"{"data": {"train": {"path": "penguins.csv", "target": "species"}}}"#)
         #expect(try cli.run(["fit", two, "--out", dir + "/two", "--quiet"]).status == 0)
@@ -75,6 +82,15 @@ import Testing
         #expect(predict.stderr.contains("ignored columns the model does not read: comment"))
         let lines = try String(contentsOfFile: dir + "/p.csv", encoding: .utf8).split(separator: "\n")
         #expect(lines.count == 4 && lines[0] == "predicted,probability_Adelie,probability_Chinstrap,probability_Gentoo")
+        // ONNX: one input per raw column, the encoding in the graph; onnxruntime on the raw
+        // rows (unseen level and gaps included) matches predict to 1e-5.
+        let onnx = try cli.run(["export", dir + "/run/checkpoints/best.h5", "--format", "onnx", "--out", dir + "/m.onnx"])
+        #expect(onnx.status == 0 && onnx.stderr.contains("one input per column"), "\(onnx.stderr)")
+        #expect(try Self.onnxDifference(dir + "/m.onnx", data: fresh, predictions: dir + "/p.csv") < 1e-5)
+        #expect(try cli.run(["predict", dir + "/run/checkpoints/best.h5", "--data", data, "--out", dir + "/all.csv"]).status == 0)
+        #expect(try Self.onnxDifference(dir + "/m.onnx", data: data, predictions: dir + "/all.csv") < 1e-5)
+        #expect(try cli.run(["export", dir + "/run/checkpoints/best.h5", "--format", "safetensors", "--out", dir + "/m.safetensors"]).status == 0)
+
         // eval --json reports the unseen levels too.
         let labelled = try writeFile(dir, "labelled.csv", "species,island,bill_length_mm,flipper_length_mm,body_mass_g,sex,year\nAdelie,Atlantis,39.0,191,3600,male,2008\nGentoo,Biscoe,,215,,,2009\n")
         let eval = try cli.run(["eval", dir + "/run/checkpoints/best.h5", "--data", labelled, "--json"])
@@ -114,6 +130,26 @@ import Testing
         let table = try #require(a.parameters["embedding_0/table"])
         #expect(table.shape == [5, 3])  // Torgersen, Biscoe, Dream, then "other" and "(missing)"
         for (name, p) in a.parameters { #expect(p.values == b.parameters[name]?.values, "\(name) differs after the resume") }
+        // The embedding exports to ONNX as a Gather from the learned table.
+        #expect(try cli.run(["export", dir + "/full/checkpoints/last.h5", "--format", "onnx", "--out", dir + "/e.onnx"]).status == 0)
+        #expect(try cli.run(["predict", dir + "/full/checkpoints/last.h5", "--data", dir + "/penguins.csv", "--out", dir + "/e.csv"]).status == 0)
+        #expect(try Self.onnxDifference(dir + "/e.onnx", data: dir + "/penguins.csv", predictions: dir + "/e.csv") < 1e-5)
+    }
+
+    /// A regression table (a target in the hundreds, standardized in training) and a date
+    /// column, which the ONNX export refuses plainly.
+    @Test func regressionExportsAndDatesAreRefused() throws {
+        let dir = try directory()
+        var text = "price,size,kind,when\n"
+        for r in 0..<300 { text += "\(200 + r * 3 + (r % 7) * 11),\(r % 2 == 0 ? "" : String(r)),\(["a", "b", "c"][r % 3]),2024-0\(1 + r % 9)-1\(r % 10)\n" }
+        let data = try writeFile(dir, "prices.csv", text)
+        #expect(try cli.run(["fit", data, "--target", "price", "--out", dir + "/run", "--quiet", "--set", "training.epochs=20", "--set", "data.columns.when=ignore"]).status == 0)
+        #expect(try cli.run(["export", dir + "/run/checkpoints/best.h5", "--format", "onnx", "--out", dir + "/r.onnx"]).status == 0)
+        #expect(try cli.run(["predict", dir + "/run/checkpoints/best.h5", "--data", data, "--out", dir + "/r.csv"]).status == 0)
+        #expect(try Self.onnxDifference(dir + "/r.onnx", data: data, predictions: dir + "/r.csv") < 1e-5)
+        #expect(try cli.run(["fit", data, "--target", "price", "--out", dir + "/dated", "--quiet", "--set", "training.epochs=2", "--set", "data.columns.when=date"]).status == 0)
+        let refused = try cli.run(["export", dir + "/dated/checkpoints/best.h5", "--format", "onnx", "--out", dir + "/d.onnx"])
+        #expect(refused.status == 2 && refused.stderr.contains("date columns (when)"), "\(refused.stderr)")
     }
 
     /// Every mistake about columns: exit 2, the place, what was found, what to do.

@@ -15,8 +15,8 @@ public enum ModelExport {
         let bytes: [UInt8], account: String
         switch format {
         case .onnx:
-            if checkpoint.table != nil {
-                throw DataError(file: path, "was trained on a table with text or encoded columns (meta/table.json); the ONNX export of the column encoding (string inputs, level lookup, one-hot, embeddings) is not built yet. Export safetensors, or use dltrain predict")
+            if let dates = checkpoint.table?.columns.filter({ $0.kind == .date }).map(\.name), !dates.isEmpty {
+                throw DataError(file: path, "has date columns (\(dates.joined(separator: ", "))), whose ISO 8601 parsing ONNX has no operators for; the ONNX export of date columns is not built. Export safetensors, use dltrain predict, or train with the dates' parts as numeric columns")
             }
             (bytes, account) = onnx(checkpoint, config: config, model: model)
         case .safetensors:
@@ -51,7 +51,14 @@ public enum ModelExport {
     static func onnx(_ checkpoint: Checkpoint, config: Config, model: Model) -> ([UInt8], String) {
         var g = ONNXGraph()
         let p = checkpoint.preprocessor
-        var x = g.input("features", width: p.inputColumns)
+        var x: String
+        if let table = checkpoint.table {
+            x = tableInputs(table, checkpoint.parameters, &g)
+        } else {
+            x = g.input("features", width: p.inputColumns)
+        }
+        // A table with embeddings has no preprocessing (refused at fit): its inputs are the looked-up vectors.
+        if checkpoint.table?.embeddings.isEmpty ?? true {
         if let fill = p.fill {
             let missing = g.node("IsNaN", [x], name: "preprocess/missing")
             x = g.node("Where", [missing, g.constant("preprocess/fill", shape: [p.inputColumns], values: fill), x], name: "preprocess/filled")
@@ -65,6 +72,7 @@ public enum ModelExport {
         if let projection = p.projection, let mean = p.pcaMean {
             x = g.node("Sub", [x, g.constant("preprocess/pca_mean", shape: [p.inputColumns], values: mean)], name: "preprocess/centred")
             x = g.node("MatMul", [x, g.constant("preprocess/projection", shape: [p.inputColumns, p.outputColumns], values: projection)], name: "preprocess/projected")
+        }
         }
 
         var produced: [String: String] = [ModelSpec.inputName: x]
@@ -123,10 +131,64 @@ public enum ModelExport {
         var metadata: [(String, String)] = [("task", config.task.rawValue)]
         if !checkpoint.classNames.isEmpty { metadata.append(("classes", JSON.array(checkpoint.classNames.map(JSON.string)).rendered(indent: nil))) }
         metadata.append(("features", JSON.array(checkpoint.featureNames.map(JSON.string)).rendered(indent: nil)))
+        if let table = checkpoint.table {
+            metadata.append(("columns", JSON.object(table.columns.map { ($0.name, JSON.string($0.kind == .numeric ? "float32" : "string")) }).rendered(indent: nil)))
+        }
         if !checkpoint.targetNames.isEmpty { metadata.append(("targets", JSON.array(checkpoint.targetNames.map(JSON.string)).rendered(indent: nil))) }
         let bytes = g.encoded(graphName: "dltrain", producerVersion: DLTrain.dltrainVersion, metadata: metadata)
         let ops = g.opCounts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
-        return (bytes, "ONNX opset \(ONNXGraph.opset), input features (N, \(p.inputColumns)), output \(outputs.joined(separator: " and ")); nodes: \(ops)")
+        let inputs = checkpoint.table.map { "one input per column (\($0.columns.count): float32 (N, 1) numbers, NaN where missing; string (N, 1) categories)" }
+            ?? "input features (N, \(p.inputColumns))"
+        return (bytes, "ONNX opset \(ONNXGraph.opset), \(inputs), output \(outputs.joined(separator: " and ")); nodes: \(ops)")
+    }
+
+    /// A table's raw columns as graph inputs, encoded as ``TableEncoder`` does: numbers filled
+    /// where NaN (IsNaN, Where), log1p'd, shifted and scaled, with their indicator; categories
+    /// looked up (ONNX-ML LabelEncoder: kept levels to their index, pooled levels and any
+    /// other string to "other", the missing-value tokens to "(missing)" or the most frequent
+    /// level), then one-hot (Gather from an identity) or embedded (Gather from the learned
+    /// table). Returns the model's input: the dense inputs in column order, then the vectors.
+    private static func tableInputs(_ table: TableEncoder, _ parameters: [String: (shape: [Int], values: [Float])], _ g: inout ONNXGraph) -> String {
+        var dense: [String] = [], vectors: [String] = []
+        for column in table.columns {
+            let safe = column.name.map { $0.isLetter || $0.isNumber ? String($0) : "_" }.joined()
+            switch column.kind {
+            case .numeric:
+                let x = g.input(column.name, width: 1)
+                let missing = g.node("IsNaN", [x], name: "\(safe)/missing")
+                var v = g.node("Where", [missing, g.scalar("\(safe)/fill", column.fill[0]), x], name: "\(safe)/filled")
+                if column.log { v = g.node("Log", [g.node("Add", [v, g.scalar("\(safe)/one", 1)], name: "\(safe)/plus_one")], name: "\(safe)/log1p") }
+                v = g.node("Mul", [g.node("Sub", [v, g.scalar("\(safe)/shift", column.shift[0])], name: "\(safe)/shifted"),
+                                   g.scalar("\(safe)/scale", column.scale[0])], name: "\(safe)/scaled")
+                dense.append(v)
+                if column.indicator { dense.append(g.node("Cast", [missing], name: "\(safe)/indicator", attributes: [("to", .int(ONNXGraph.ElementType.float.rawValue))])) }
+            case .category:
+                let s = g.input(column.name, width: 1, type: .string)
+                let mostFrequent = column.missing == CategoryHandling.Missing.mostFrequent.rawValue
+                let tokens = table.missingValues.filter { !column.levels.contains($0) && !column.pooledLevels.contains($0) }
+                let keys = column.levels + column.pooledLevels + tokens
+                let values = Array(0..<column.levels.count) + Array(repeating: column.otherIndex, count: column.pooledLevels.count)
+                    + Array(repeating: mostFrequent ? 0 : column.missingIndex, count: tokens.count)
+                let index = g.node("LabelEncoder", [s], name: "\(safe)/level", attributes: [
+                    ("keys_strings", .strings(keys)), ("values_int64s", .ints(values)), ("default_int64", .int(column.otherIndex)),
+                ], domain: ONNXGraph.mlDomain)
+                let flat = g.node("Reshape", [index, g.integers("\(safe)/flat_shape", [-1])], name: "\(safe)/index")
+                if column.isEmbedded {
+                    let k = table.columns.filter(\.isEmbedded).firstIndex { $0.name == column.name }!
+                    let t = parameters["embedding_\(k)/table"]!
+                    vectors.append(g.node("Gather", [g.constant("embedding_\(k)/table", shape: t.shape, values: t.values), flat], name: "\(safe)/embedded"))
+                } else {
+                    let n = column.levelCount
+                    var identity = [Float](repeating: 0, count: n * n)
+                    for i in 0..<n { identity[i * n + i] = 1 }
+                    dense.append(g.node("Gather", [g.constant("\(safe)/one_hot_rows", shape: [n, n], values: identity), flat], name: "\(safe)/one_hot"))
+                }
+            case .date:
+                preconditionFailure("date columns are refused before the export")
+            }
+        }
+        let parts = dense + vectors
+        return parts.count == 1 ? parts[0] : g.node("Concat", parts, name: "table/inputs", attributes: [("axis", .int(1))])
     }
 
     /// z = x W + b (or x U V + b), batch norm folded in. Returns z's name.

@@ -3,13 +3,17 @@
 struct ONNXGraph {
     static let irVersion = 8
     static let opset = 17
+    /// The ONNX-ML operators' domain and version (LabelEncoder with string keys: version 2).
+    static let mlDomain = "ai.onnx.ml", mlOpset = 2
 
     enum Attribute {
-        case int(Int), float(Float), ints([Int])
+        case int(Int), float(Float), ints([Int]), strings([String])
     }
 
     /// `TensorProto.DataType`.
-    private enum ElementType: Int { case float = 1, int64 = 7 }
+    enum ElementType: Int { case float = 1, string = 8, int64 = 7 }
+    /// Whether a node of the ONNX-ML domain was added (its opset is then imported).
+    private var usesML = false
 
     private var nodes: [ProtobufMessage] = []
     private var initializers: [ProtobufMessage] = []
@@ -61,13 +65,18 @@ struct ONNXGraph {
     }
 
     /// Appends a node computing `op(inputs)` and returns its output's name.
-    mutating func node(_ op: String, _ inputs: [String], name: String, attributes: [(String, Attribute)] = []) -> String {
+    /// `domain`: "" for the ONNX operators, ``mlDomain`` for ONNX-ML's.
+    mutating func node(_ op: String, _ inputs: [String], name: String, attributes: [(String, Attribute)] = [], domain: String = "") -> String {
         let output = unique(name)
         var node = ProtobufMessage()
         for input in inputs { node.string(1, input) }
         node.string(2, output)
         node.string(3, output)
         node.string(4, op)
+        if !domain.isEmpty {
+            node.string(7, domain)
+            usesML = true
+        }
         for (key, value) in attributes {
             var attribute = ProtobufMessage()
             attribute.string(1, key)
@@ -75,6 +84,7 @@ struct ONNXGraph {
             case .float(let f): attribute.float(2, f); attribute.int(20, 1)
             case .int(let i): attribute.int(3, i); attribute.int(20, 2)
             case .ints(let list): for i in list { attribute.int(8, i) }; attribute.int(20, 7)
+            case .strings(let list): for text in list { attribute.string(9, text) }; attribute.int(20, 8)
             }
             node.message(5, attribute)
         }
@@ -83,8 +93,8 @@ struct ONNXGraph {
         return output
     }
 
-    /// A float32 (N, width) value: N is the symbolic batch dimension.
-    private func valueInfo(_ name: String, width: Int) -> ProtobufMessage {
+    /// A (N, width) value of `type` (float32 unless said): N is the symbolic batch dimension.
+    private func valueInfo(_ name: String, width: Int, type elementType: ElementType = .float) -> ProtobufMessage {
         var batch = ProtobufMessage(), columns = ProtobufMessage()
         batch.string(2, "N")          // dim_param
         columns.int(1, width)         // dim_value
@@ -92,7 +102,7 @@ struct ONNXGraph {
         shape.message(1, batch)
         shape.message(1, columns)
         var tensorType = ProtobufMessage()
-        tensorType.int(1, ElementType.float.rawValue)
+        tensorType.int(1, elementType.rawValue)
         tensorType.message(2, shape)
         var type = ProtobufMessage()
         type.message(1, tensorType)
@@ -102,9 +112,9 @@ struct ONNXGraph {
         return info
     }
 
-    mutating func input(_ name: String, width: Int) -> String {
+    mutating func input(_ name: String, width: Int, type: ElementType = .float) -> String {
         let name = unique(name)
-        inputs.append(valueInfo(name, width: width))
+        inputs.append(valueInfo(name, width: width, type: type))
         return name
     }
 
@@ -132,6 +142,12 @@ struct ONNXGraph {
         model.string(3, producerVersion)
         model.message(7, graph)
         model.message(8, opset)
+        if usesML {
+            var ml = ProtobufMessage()
+            ml.string(1, Self.mlDomain)
+            ml.int(2, Self.mlOpset)
+            model.message(8, ml)
+        }
         for (key, value) in metadata {
             var entry = ProtobufMessage()
             entry.string(1, key)
