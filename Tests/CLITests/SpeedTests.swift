@@ -57,6 +57,17 @@ import Testing
         #expect(steps >= 40)
         #expect(allocations == 0, "\(allocations) allocations in \(steps) steps")
     }
+
+    /// The same with a table: one-hot and embedded category columns (the embedding lookups
+    /// and their scatter-add backward in the step), from the bare file and its target.
+    @Test func tableStepWithEmbeddingsDoesNotAllocate() throws {
+        let dir = try temporaryDirectory()
+        var text = "y,x,c4,c60\n"
+        for r in 0..<4000 { text += "\(r % 3 == 0 ? "yes" : "no"),\(Double(r % 97) / 10),k\(r % 4),level\(r % 60)\n" }
+        _ = try writeFile(dir, "table.csv", text)
+        let config = try writeFile(dir, "table.json", #"{"data": {"train": {"path": "table.csv", "target": "y"}}}"#)
+        try trainingStepDoesNotAllocate(threads: 2, config: config, settings: ["training.batch_size=32"])
+    }
     /// The batch loader projects each batch on PCA components with a product big enough to be
     /// split across the two threads, while the training step splits its own: both want the one
     /// helper thread. Before the helper was claimed, runs of this hung (3 in 4) or, with the
