@@ -5,17 +5,20 @@ import Foundation
 
 struct Fit: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Train a model from a config file.",
+        abstract: "Train a model from a config file, or from a CSV table and its target.",
         discussion: """
             Example:
               dltrain fit configs/xor.json --set training.epochs=500
               dltrain fit configs/digits.json --folds 5
               dltrain fit configs/digits.json --resume runs/digits/checkpoints/last.h5
+              dltrain fit penguins.csv --target species
 
             Writes config.json, metrics.csv, curves.svg, summary.json and
             checkpoints/last.h5 and best.h5 into the run directory (output.dir, or --out,
-            or runs/CONFIG-NAME). Ctrl-C finishes the current step, saves last.h5 and prints
-            the command that resumes the run exactly.
+            or runs/CONFIG-NAME; a default directory that holds a run gives way to
+            runs/CONFIG-NAME-2, an explicit one is refused without --overwrite). Ctrl-C,
+            SIGTERM and SIGHUP finish the current step, save last.h5 and print the command
+            that resumes the run exactly.
             """
     )
 
