@@ -210,6 +210,21 @@ import Testing
         #expect(again.status == 2 && again.stderr.contains("exists and is kept"))
     }
 
+    /// Excel's byte-order mark is not part of the first column's name; a column of dates read
+    /// as a category, and one with a value per row, get a hint.
+    @Test func byteOrderMarkAndHintsForDatesAndIDs() throws {
+        let dir = try directory()
+        var text = "\u{FEFF}when,id,size,y\n"
+        for r in 0..<120 { text += "2024-0\(1 + r % 9)-1\(r % 10),row\(r),\(r % 13),\(r % 2 == 0 ? "a" : "b")\n" }
+        let data = try writeFile(dir, "bom.csv", text)
+        let r = try cli.run(["fit", data, "--target", "when", "--out", dir + "/dates", "--quiet", "--set", "training.epochs=1"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let hints = try cli.run(["fit", data, "--target", "y", "--out", dir + "/run", "--set", "training.epochs=1"])
+        #expect(hints.status == 0, "\(hints.stderr)")
+        #expect(hints.stderr.contains("column \"when\" looks like dates") && hints.stderr.contains("\"columns\": {\"when\": \"date\"}"), "\(hints.stderr)")
+        #expect(hints.stderr.contains("column \"id\" has a different value in almost every row"), "\(hints.stderr)")
+    }
+
     @Test func aTargetWithOneClassIsRefused() throws {
         let dir = try directory()
         let data = try writeFile(dir, "one.csv", "y,x,c\nyes,1,a\nyes,2,b\nyes,3,a\n")

@@ -16,6 +16,8 @@ struct Lexer {
         self.bytes = bytes
         self.count = count
         self.delimiter = delimiter
+        // A UTF-8 byte-order mark (Excel writes one) is not part of the first column's name.
+        if count >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF { position = 3 }
     }
 
     /// The next non-blank record, or nil at the end of the file.

@@ -121,6 +121,15 @@ public final class TrainingData {
         let (withTarget, targets, classes, dropped) = try TableDataset.targets(raw, column: t, kind: kind)
         if dropped > 0 { notes.append("\(dropped) of \(raw.rows) rows have no \"\(target)\" (the target) and are left out") }
         let plan = try TablePlan(table: &raw, spec: tableSpec, targets: [t])
+        for p in plan.plans where p.kind == .category {
+            let column = raw.columns[p.column], present = column.presentCells
+            let dates = column.levels.prefix(200).filter { TableEncoder.CivilDate.parse($0) != nil }.count
+            if dates > 0 && dates == Swift.min(column.levels.count, 200) {
+                notes.append("column \"\(column.name)\" looks like dates (\"\(column.levels[0])\"); it is read as a category of \(column.levels.count) levels. Declare it a date to get year, month, weekday and day of year: \"columns\": {\"\(column.name)\": \"date\"}")
+            } else if present >= 50 && column.levels.count * 10 >= present * 9 {
+                notes.append("column \"\(column.name)\" has a different value in almost every row (\(column.levels.count) levels in \(present) cells): an ID or a name? If it tells nothing about \"\(target)\", declare it \"ignore\"")
+            }
+        }
         let kept = TableEncoder.rowsKept(withTarget, table: raw, plans: plan.plans)
         if kept.count < withTarget.count { notes.append("\(withTarget.count - kept.count) rows with a missing cell in a column whose \"missing\" is \"drop\" are left out") }
         let position = Dictionary(uniqueKeysWithValues: withTarget.enumerated().map { ($1, $0) })
