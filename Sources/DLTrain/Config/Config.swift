@@ -120,6 +120,15 @@ public struct Config: Sendable {
     public static func load(json: JSON, file: String, crossValidation: Bool = false) throws -> Config {
         let (completed, notes) = try TableDefaults.complete(json, file: file)
         let resolved = try ConfigSchema.root.validate(completed, file: file)
+        // Only a CSV table's target and columns can stand in for these.
+        if resolved["data"]?["task"] == nil {
+            throw ConfigError(file: file, line: json["data"]?.line ?? 0, column: json["data"]?.column ?? 0, path: "data",
+                              "missing required key \"task\" (classification, binary or regression); only a CSV table with one named target column has its task inferred")
+        }
+        if resolved["model"] == nil {
+            throw ConfigError(file: file, line: json.line, column: json.column, path: "",
+                              "missing required key \"model\" (the network); only a CSV table with one named target column gets a network chosen from the data")
+        }
         var config = try Config(resolved: resolved, file: file, raw: completed, crossValidation: crossValidation)
         config.choices = notes
         return config

@@ -166,7 +166,7 @@ public enum ConfigSchema {
             .init("l1", .number(.init(minimum: 0)), default: .number(0), "L1 penalty on every kernel, added to the loss"),
             .init("l2", .number(.init(minimum: 0)), default: .number(0), "L2 penalty (Σ w²) on every kernel, added to the loss"),
             .init("init_from", .string(), "a checkpoint whose parameters initialise the layers of the same name and shape (transfer learning)"),
-        ]), required: true, "the network"),
+        ]), "the network (default for a CSV table: chosen from the data, see the README's Tables; required otherwise)"),
         .init("optimizer", .object([
             .init("name", .string(allowed: optimizers), default: .string("adam"), "update rule"),
             .init("lr", .number(positive), default: .number(0.001), "learning rate (lbfgs: the first line-search step)"),
