@@ -1,3 +1,5 @@
+import Foundation
+
 /// What a user says about a table's columns (`data.columns`, `data.defaults`,
 /// `data.missing_values`); every column it does not name gets its type from the training
 /// file and the handling of `defaults`.
@@ -95,5 +97,3 @@ public struct CategoryHandling: Sendable, Equatable {
         return h
     }
 }
-
-import Foundation

@@ -78,8 +78,7 @@ public enum TableFile {
             (rows, targets, classes, dropped) = try TableDataset.targets(raw, column: t, kind: kind, allowingOneClass: true)
         }
         if droppingRows {
-            let dropping = try encoder.columnIndices(in: raw).enumerated().filter { encoder.columns[$0.offset].missing == "drop" }.map(\.element)
-            let kept = rows.indices.filter { i in dropping.allSatisfy { raw.columns[$0].codes[rows[i]] != RawColumn.missingCode } }
+            let kept = try encoder.positionsKept(rows, table: raw)
             if kept.count < rows.count {
                 rows = kept.map { rows[$0] }
                 if !targets.isEmpty { targets = kept.map { targets[$0] } }

@@ -122,8 +122,19 @@ public struct TableEncoder: Sendable, Codable, Equatable {
     /// `rows` without those that a column's `drop` policy removes (a missing cell there).
     public static func rowsKept(_ rows: [Int], table: RawTable, plans: [Plan]) -> [Int] {
         let dropping = plans.filter { ($0.kind == .numeric && $0.numeric.missing == .drop) || ($0.kind == .category && $0.category.missing == .drop) }
-        guard !dropping.isEmpty else { return rows }
-        return rows.filter { r in dropping.allSatisfy { table.columns[$0.column].codes[r] != RawColumn.missingCode } }
+        return positionsKept(rows, table: table, dropping: dropping.map(\.column)).map { rows[$0] }
+    }
+
+    /// The fitted encoder's ``rowsKept(_:table:plans:)``: its `drop` columns found by name in
+    /// `table`. Returns positions in `rows`.
+    func positionsKept(_ rows: [Int], table: RawTable) throws -> [Int] {
+        let dropping = try columnIndices(in: table).enumerated().filter { columns[$0.offset].missing == "drop" }.map(\.element)
+        return TableEncoder.positionsKept(rows, table: table, dropping: dropping)
+    }
+
+    /// The positions in `rows` whose cells in the `dropping` columns are all present.
+    private static func positionsKept(_ rows: [Int], table: RawTable, dropping: [Int]) -> [Int] {
+        rows.indices.filter { i in dropping.allSatisfy { table.columns[$0].codes[rows[i]] != RawColumn.missingCode } }
     }
 
     static func missingError(_ raw: RawColumn, table: RawTable, what: String) -> DataError {
@@ -413,12 +424,5 @@ public struct TableEncoder: Sendable, Codable, Equatable {
             }
             return k
         }
-    }
-}
-
-extension RawTable {
-    /// A number's text as a level (see ``codeNumbers(ofColumn:)``).
-    static func text(of value: Float) -> String {
-        value == value.rounded() && Swift.abs(value) < 1e9 ? String(Int(value)) : "\(value)"
     }
 }

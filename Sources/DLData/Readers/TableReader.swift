@@ -169,3 +169,10 @@ extension RawTable {
     /// Forgets the cached table (its memory goes once training has its encoded rows).
     public static func forgetCached() { last = nil }
 }
+
+extension RawTable {
+    /// A number's text as a level (see ``codeNumbers(ofColumn:)``).
+    static func text(of value: Float) -> String {
+        value == value.rounded() && Swift.abs(value) < 1e9 ? String(Int(value)) : "\(value)"
+    }
+}
