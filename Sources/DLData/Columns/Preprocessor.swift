@@ -26,14 +26,20 @@ public struct PreprocessSpec: Sendable, Equatable {
 ///
 /// Regression targets are standardized the same way, and ``invertTargets(_:rows:)`` maps
 /// predictions back to the user's units. All statistics are accumulated in double.
+///
+/// The last ``passthroughColumns`` inputs (a table's one-hot blocks and embedding indices) are
+/// carried unchanged after the transformed ones: the steps above see the numeric block only.
 public struct Preprocessor: Sendable {
     public var spec: PreprocessSpec
     public var inputColumns: Int
+    public var passthroughColumns: Int
+    /// The leading inputs the steps apply to; fill, shift, scale and the PCA mean have this many entries.
+    public var transformedColumns: Int { inputColumns - passthroughColumns }
     public var fill: [Float]?
     public var shift: [Float]
     public var scale: [Float]
     public var pcaMean: [Float]?
-    /// Row-major (inputColumns, outputColumns).
+    /// Row-major (transformedColumns, components).
     public var projection: [Float]?
     /// Eigenvalues of the kept components (before whitening), and the fraction of the total variance they keep.
     public var explainedVariance: [Double]
@@ -41,14 +47,16 @@ public struct Preprocessor: Sendable {
     public var targetShift: [Float]?
     public var targetScale: [Float]?
 
-    public var outputColumns: Int { projection.map { $0.count / inputColumns } ?? inputColumns }
+    public var components: Int? { projection.map { $0.count / transformedColumns } }
+    public var outputColumns: Int { (components ?? transformedColumns) + passthroughColumns }
     public static let whiteningEpsilon = 1e-5
 
     /// A preprocessor restored from stored values (a checkpoint).
-    public init(spec: PreprocessSpec, inputColumns: Int, fill: [Float]?, shift: [Float], scale: [Float], pcaMean: [Float]?,
+    public init(spec: PreprocessSpec, inputColumns: Int, passthroughColumns: Int, fill: [Float]?, shift: [Float], scale: [Float], pcaMean: [Float]?,
                 projection: [Float]?, explainedVariance: [Double], keptVarianceFraction: Double?, targetShift: [Float]?, targetScale: [Float]?) {
         self.spec = spec
         self.inputColumns = inputColumns
+        self.passthroughColumns = passthroughColumns
         self.fill = fill
         self.shift = shift
         self.scale = scale
@@ -65,14 +73,15 @@ public struct Preprocessor: Sendable {
     public typealias BlockVisitor = ((Int, UnsafeMutablePointer<Float>) throws -> Void) throws -> Void
 
     /// Fits on the training rows of `dataset` (all of them, or `indices`), without copying them.
-    public init(fitting spec: PreprocessSpec, on dataset: Dataset, indices: [Int]? = nil) throws {
+    public init(fitting spec: PreprocessSpec, on dataset: Dataset, indices: [Int]? = nil, passthroughColumns: Int = 0) throws {
         let rows = indices ?? Array(0..<dataset.rows), d = dataset.columns
         var targets: [Float] = []
         if spec.standardizeTargets && dataset.hasTargets {
             targets.reserveCapacity(rows.count * dataset.targetWidth)
             for r in rows { targets.append(contentsOf: dataset.targets[(r * dataset.targetWidth)..<((r + 1) * dataset.targetWidth)]) }
         }
-        try self.init(fitting: spec, columns: d, featureNames: dataset.featureNames, targets: targets, targetWidth: dataset.targetWidth) { body in
+        try self.init(fitting: spec, columns: d, passthroughColumns: passthroughColumns, featureNames: dataset.featureNames,
+                      targets: targets, targetWidth: dataset.targetWidth) { body in
             var block = [Float](repeating: 0, count: Swift.min(rows.count, Preprocessor.blockRows) * d)
             var start = 0
             try block.withUnsafeMutableBufferPointer { b in
@@ -92,12 +101,15 @@ public struct Preprocessor: Sendable {
 
     /// Fits every step in passes over blocks of raw training rows: column statistics first,
     /// then (for PCA) the covariance of the scaled rows. Memory stays at one block plus a
-    /// (D, D) matrix, however many rows there are.
-    public init(fitting spec: PreprocessSpec, columns d: Int, featureNames: [String], targets: [Float], targetWidth: Int,
+    /// (D, D) matrix, however many rows there are. Rows are `stride` wide; the first `d`
+    /// inputs are fitted.
+    public init(fitting spec: PreprocessSpec, columns stride: Int, passthroughColumns: Int = 0, featureNames: [String], targets: [Float], targetWidth: Int,
                 visit: BlockVisitor) throws {
         self.spec = spec
-        inputColumns = d
+        inputColumns = stride
+        self.passthroughColumns = passthroughColumns
         explainedVariance = []
+        let d = stride - passthroughColumns
         // Pass 1: per column, count, shifted sums (about the first value seen, for accuracy),
         // minimum and maximum of the finite values.
         var count = [Double](repeating: 0, count: d), anchor = [Double](repeating: .nan, count: d)
@@ -108,12 +120,12 @@ public struct Preprocessor: Sendable {
         try visit { n, x in
             guard needsStatistics else {
                 // Nothing to scale: only look for missing values, which need the means.
-                if !anyMissing { anyMissing = UnsafeBufferPointer(start: x, count: n * d).contains { !$0.isFinite } }
+                for r in 0..<n where !anyMissing { anyMissing = UnsafeBufferPointer(start: x + r * stride, count: d).contains { !$0.isFinite } }
                 return
             }
             for r in 0..<n {
                 for c in 0..<d {
-                    let v = Double(x[r * d + c])
+                    let v = Double(x[r * stride + c])
                     guard v.isFinite else { anyMissing = true; continue }
                     if anchor[c].isNaN { anchor[c] = v }
                     let e = v - anchor[c]
@@ -130,7 +142,7 @@ public struct Preprocessor: Sendable {
             try visit { n, x in
                 for r in 0..<n {
                     for c in 0..<d {
-                        let v = Double(x[r * d + c])
+                        let v = Double(x[r * stride + c])
                         guard v.isFinite else { continue }
                         if anchor[c].isNaN { anchor[c] = v }
                         count[c] += 1
@@ -170,7 +182,7 @@ public struct Preprocessor: Sendable {
                 if rows * d > scaled.count { scaled = [Double](repeating: 0, count: rows * d) }
                 for r in 0..<rows {
                     for c in 0..<d {
-                        var v = x[r * d + c]
+                        var v = x[r * stride + c]
                         if v.isNaN, let fillValues { v = fillValues[c] }
                         let s = Double((v - shiftValues[c]) * scaleValues[c])
                         scaled[r * d + c] = s
@@ -252,22 +264,25 @@ public struct Preprocessor: Sendable {
     /// Transforms `rows` rows of raw features (inputColumns each) into `output`
     /// (outputColumns each). `input` is overwritten with the scaled features.
     public func transform(_ input: UnsafeMutablePointer<Float>, rows: Int, into output: UnsafeMutablePointer<Float>) {
-        let d = inputColumns
+        let stride = inputColumns, d = transformedColumns
         for r in 0..<rows {
-            let row = input + r * d
+            let row = input + r * stride
             if let fill { for c in 0..<d where row[c].isNaN { row[c] = fill[c] } }
             for c in 0..<d { row[c] = (row[c] - shift[c]) * scale[c] }
         }
-        guard let projection, let mean = pcaMean else {
-            if output != input { output.update(from: input, count: rows * d) }
+        guard let projection, let mean = pcaMean, let k = components else {
+            if output != input { output.update(from: input, count: rows * stride) }
             return
         }
-        for r in 0..<rows { for c in 0..<d { input[r * d + c] -= mean[c] } }
-        let k = outputColumns
-        // x (rows, D), P (D, k) -> y (rows, k)
+        for r in 0..<rows { for c in 0..<d { input[r * stride + c] -= mean[c] } }
+        let width = outputColumns
+        // x (rows, D) of stride inputColumns, P (D, k) -> y (rows, k) of stride outputColumns
         projection.withUnsafeBufferPointer { p in
-            Float.gemm(transposeA: false, transposeB: false, m: rows, n: k, k: d, alpha: 1, a: input, lda: d,
-                       b: p.baseAddress!, ldb: k, beta: 0, c: output, ldc: k)
+            Float.gemm(transposeA: false, transposeB: false, m: rows, n: k, k: d, alpha: 1, a: input, lda: stride,
+                       b: p.baseAddress!, ldb: k, beta: 0, c: output, ldc: width)
+        }
+        if passthroughColumns > 0 {
+            for r in 0..<rows { (output + r * width + k).update(from: input + r * stride + d, count: passthroughColumns) }
         }
     }
 
@@ -280,8 +295,8 @@ public struct Preprocessor: Sendable {
         var result = dataset
         result.features = out
         result.columns = outputColumns
-        if projection != nil {
-            result.featureNames = (0..<outputColumns).map { "pc\($0)" }
+        if let k = components {
+            result.featureNames = (0..<k).map { "pc\($0)" } + dataset.featureNames.suffix(passthroughColumns)
             result.imageShape = nil
         }
         if let targetShift, let targetScale, dataset.hasTargets {

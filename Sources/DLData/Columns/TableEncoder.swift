@@ -10,8 +10,10 @@ import Foundation
 ///     date       year, month (sin, cos), weekday (sin, cos), day of year, time of day (sin,
 ///                cos; when a cell has a time), each standardized; a missing date → the means
 ///
-/// The inputs are laid out in column order, one-hot blocks in place, and the embedding
-/// indices last (``embeddings``), so the model can split them off.
+/// The inputs are laid out in three blocks, each in column order: the numeric block (numbers,
+/// indicators and date parts, ``numericWidth``), the one-hot blocks, then the embedding
+/// indices (``embeddings``). `data.preprocess` then sees the numeric block alone and the
+/// model splits the indices off the end.
 public struct TableEncoder: Sendable, Codable, Equatable {
     public enum Kind: String, Sendable, Codable { case numeric, category, date }
 
@@ -54,7 +56,13 @@ public struct TableEncoder: Sendable, Codable, Equatable {
     public var ignored: [String]
     /// The cell texts read as missing.
     public var missingValues: [String]
+    /// The input layout this encoder was fitted with (``currentLayout``); a checkpoint of
+    /// another layout (none was stored before the numeric block came first) is refused.
+    public var layout: Int?
+    public static let currentLayout = 2
 
+    /// The numbers, indicators and date parts: the first inputs.
+    public var numericWidth: Int { columns.filter { $0.kind != .category }.reduce(0) { $0 + $1.denseWidth } }
     /// Inputs before the embedding indices.
     public var denseWidth: Int { columns.reduce(0) { $0 + $1.denseWidth } }
     /// The embedded columns in order: their levels and widths; their indices follow the dense block.
@@ -75,15 +83,30 @@ public struct TableEncoder: Sendable, Codable, Equatable {
     }
 
     public var inputNames: [String] {
-        var names: [String] = []
+        var numeric: [String] = [], oneHot: [String] = []
         for c in columns where !c.isEmbedded {
             switch c.kind {
-            case .numeric: names += [c.name] + (c.indicator ? ["\(c.name) (missing)"] : [])
-            case .date: names += TableEncoder.dateParts(hasTime: c.hasTime).map { "\(c.name).\($0)" }
-            case .category: names += (c.levels + ["(other)", "(missing)"]).map { "\(c.name)=\($0)" }
+            case .numeric: numeric += [c.name] + (c.indicator ? ["\(c.name) (missing)"] : [])
+            case .date: numeric += TableEncoder.dateParts(hasTime: c.hasTime).map { "\(c.name).\($0)" }
+            case .category: oneHot += (c.levels + ["(other)", "(missing)"]).map { "\(c.name)=\($0)" }
             }
         }
-        return names + columns.filter(\.isEmbedded).map { "\($0.name) (embedding index)" }
+        return numeric + oneHot + columns.filter(\.isEmbedded).map { "\($0.name) (embedding index)" }
+    }
+
+    /// Where each column's inputs are, in column order: a range of the dense inputs, or the
+    /// one position of its embedding index.
+    public var inputPositions: [Range<Int>] {
+        var numeric = 0, oneHot = numericWidth, embedded = denseWidth
+        return columns.map { c in
+            let start: Int
+            switch c.kind {
+            case .numeric, .date: start = numeric; numeric += c.denseWidth
+            case .category where c.isEmbedded: start = embedded; embedded += 1; return start..<(start + 1)
+            case .category: start = oneHot; oneHot += c.denseWidth
+            }
+            return start..<(start + c.denseWidth)
+        }
     }
 
     static func dateParts(hasTime: Bool) -> [String] {
@@ -105,6 +128,7 @@ public struct TableEncoder: Sendable, Codable, Equatable {
     public init(fitting plans: [Plan], table: RawTable, rows: [Int], ignored: [String], missingValues: [String]) throws {
         self.ignored = ignored
         self.missingValues = missingValues
+        layout = TableEncoder.currentLayout
         columns = []
         for plan in plans {
             let raw = table.columns[plan.column]
@@ -342,12 +366,12 @@ public struct TableEncoder: Sendable, Codable, Equatable {
     /// `table` must hold every column the encoder reads (``columnIndices(in:)``).
     public func encode(_ table: RawTable, rows: [Int], into out: inout [Float]) throws -> Report {
         let indices = try columnIndices(in: table)
-        let w = width, dense = denseWidth
+        let w = width
         out = [Float](repeating: 0, count: rows.count * w)
         var report = Report()
-        var offset = 0, embeddingSlot = 0
+        let positions = inputPositions
         for (c, column) in columns.enumerated() {
-            let raw = table.columns[indices[c]]
+            let raw = table.columns[indices[c]], offset = positions[c].lowerBound
             switch column.kind {
             case .numeric:
                 if let text = raw.firstText {
@@ -403,15 +427,13 @@ public struct TableEncoder: Sendable, Codable, Equatable {
                         index = mostFrequent ? 0 : column.missingIndex
                     }
                     if column.isEmbedded {
-                        out[i * w + dense + embeddingSlot] = Float(index)
+                        out[i * w + offset] = Float(index)
                     } else {
                         out[i * w + offset + index] = 1
                     }
                 }
                 if unseen > 0 { report.unseen[column.name] = unseen }
             }
-            if column.isEmbedded { embeddingSlot += 1 }
-            offset += column.denseWidth
         }
         return report
     }

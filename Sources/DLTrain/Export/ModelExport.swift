@@ -53,26 +53,12 @@ public enum ModelExport {
         let p = checkpoint.preprocessor
         var x: String
         if let table = checkpoint.table {
-            x = tableInputs(table, checkpoint.parameters, &g)
+            let inputs = tableInputs(table, checkpoint.parameters, &g)
+            var parts = inputs.oneHot + inputs.vectors
+            if !inputs.numeric.isEmpty { parts.insert(preprocessed(concatenated(inputs.numeric, name: "table/numeric", &g), p, &g), at: 0) }
+            x = concatenated(parts, name: "table/inputs", &g)
         } else {
-            x = g.input("features", width: p.inputColumns)
-        }
-        // A table with embeddings has no preprocessing (refused at fit): its inputs are the looked-up vectors.
-        if checkpoint.table?.embeddings.isEmpty ?? true {
-        if let fill = p.fill {
-            let missing = g.node("IsNaN", [x], name: "preprocess/missing")
-            x = g.node("Where", [missing, g.constant("preprocess/fill", shape: [p.inputColumns], values: fill), x], name: "preprocess/filled")
-        }
-        if p.shift.contains(where: { $0 != 0 }) {
-            x = g.node("Sub", [x, g.constant("preprocess/shift", shape: [p.inputColumns], values: p.shift)], name: "preprocess/shifted")
-        }
-        if p.scale.contains(where: { $0 != 1 }) {
-            x = g.node("Mul", [x, g.constant("preprocess/scale", shape: [p.inputColumns], values: p.scale)], name: "preprocess/scaled")
-        }
-        if let projection = p.projection, let mean = p.pcaMean {
-            x = g.node("Sub", [x, g.constant("preprocess/pca_mean", shape: [p.inputColumns], values: mean)], name: "preprocess/centred")
-            x = g.node("MatMul", [x, g.constant("preprocess/projection", shape: [p.inputColumns, p.outputColumns], values: projection)], name: "preprocess/projected")
-        }
+            x = preprocessed(g.input("features", width: p.inputColumns), p, &g)
         }
 
         var produced: [String: String] = [ModelSpec.inputName: x]
@@ -142,14 +128,40 @@ public enum ModelExport {
         return (bytes, "ONNX opset \(ONNXGraph.opset), \(inputs), output \(outputs.joined(separator: " and ")); nodes: \(ops)")
     }
 
+    /// `data.preprocess` on the inputs it transforms (a table's numeric block, or every feature).
+    private static func preprocessed(_ input: String, _ p: Preprocessor, _ g: inout ONNXGraph) -> String {
+        var x = input
+        let d = p.transformedColumns
+        if let fill = p.fill {
+            let missing = g.node("IsNaN", [x], name: "preprocess/missing")
+            x = g.node("Where", [missing, g.constant("preprocess/fill", shape: [d], values: fill), x], name: "preprocess/filled")
+        }
+        if p.shift.contains(where: { $0 != 0 }) {
+            x = g.node("Sub", [x, g.constant("preprocess/shift", shape: [d], values: p.shift)], name: "preprocess/shifted")
+        }
+        if p.scale.contains(where: { $0 != 1 }) {
+            x = g.node("Mul", [x, g.constant("preprocess/scale", shape: [d], values: p.scale)], name: "preprocess/scaled")
+        }
+        if let projection = p.projection, let mean = p.pcaMean, let k = p.components {
+            x = g.node("Sub", [x, g.constant("preprocess/pca_mean", shape: [d], values: mean)], name: "preprocess/centred")
+            x = g.node("MatMul", [x, g.constant("preprocess/projection", shape: [d, k], values: projection)], name: "preprocess/projected")
+        }
+        return x
+    }
+
+    private static func concatenated(_ parts: [String], name: String, _ g: inout ONNXGraph) -> String {
+        parts.count == 1 ? parts[0] : g.node("Concat", parts, name: name, attributes: [("axis", .int(1))])
+    }
+
     /// A table's raw columns as graph inputs, encoded as ``TableEncoder`` does: numbers filled
     /// where NaN (IsNaN, Where), log1p'd, shifted and scaled, with their indicator; categories
     /// looked up (ONNX-ML LabelEncoder: kept levels to their index, pooled levels and any
     /// other string to "other", the missing-value tokens to "(missing)" or the most frequent
     /// level), then one-hot (Gather from an identity) or embedded (Gather from the learned
-    /// table). Returns the model's input: the dense inputs in column order, then the vectors.
-    private static func tableInputs(_ table: TableEncoder, _ parameters: [String: (shape: [Int], values: [Float])], _ g: inout ONNXGraph) -> String {
-        var dense: [String] = [], vectors: [String] = []
+    /// table). Returns the three blocks of the model's input, each in column order.
+    private static func tableInputs(_ table: TableEncoder, _ parameters: [String: (shape: [Int], values: [Float])], _ g: inout ONNXGraph)
+        -> (numeric: [String], oneHot: [String], vectors: [String]) {
+        var numeric: [String] = [], oneHot: [String] = [], vectors: [String] = []
         for column in table.columns {
             let safe = column.name.map { $0.isLetter || $0.isNumber ? String($0) : "_" }.joined()
             switch column.kind {
@@ -160,8 +172,8 @@ public enum ModelExport {
                 if column.log { v = g.node("Log", [g.node("Add", [v, g.scalar("\(safe)/one", 1)], name: "\(safe)/plus_one")], name: "\(safe)/log1p") }
                 v = g.node("Mul", [g.node("Sub", [v, g.scalar("\(safe)/shift", column.shift[0])], name: "\(safe)/shifted"),
                                    g.scalar("\(safe)/scale", column.scale[0])], name: "\(safe)/scaled")
-                dense.append(v)
-                if column.indicator { dense.append(g.node("Cast", [missing], name: "\(safe)/indicator", attributes: [("to", .int(ONNXGraph.ElementType.float.rawValue))])) }
+                numeric.append(v)
+                if column.indicator { numeric.append(g.node("Cast", [missing], name: "\(safe)/indicator", attributes: [("to", .int(ONNXGraph.ElementType.float.rawValue))])) }
             case .category:
                 let s = g.input(column.name, width: 1, type: .string)
                 let mostFrequent = column.missing == CategoryHandling.Missing.mostFrequent.rawValue
@@ -181,14 +193,13 @@ public enum ModelExport {
                     let n = column.levelCount
                     var identity = [Float](repeating: 0, count: n * n)
                     for i in 0..<n { identity[i * n + i] = 1 }
-                    dense.append(g.node("Gather", [g.constant("\(safe)/one_hot_rows", shape: [n, n], values: identity), flat], name: "\(safe)/one_hot"))
+                    oneHot.append(g.node("Gather", [g.constant("\(safe)/one_hot_rows", shape: [n, n], values: identity), flat], name: "\(safe)/one_hot"))
                 }
             case .date:
                 preconditionFailure("date columns are refused before the export")
             }
         }
-        let parts = dense + vectors
-        return parts.count == 1 ? parts[0] : g.node("Concat", parts, name: "table/inputs", attributes: [("axis", .int(1))])
+        return (numeric, oneHot, vectors)
     }
 
     /// z = x W + b (or x U V + b), batch norm folded in. Returns z's name.
@@ -259,7 +270,7 @@ public enum ModelExport {
         let p = checkpoint.preprocessor
         let statistics: [(String, [Float]?, [Int]?)] = [
             ("fill", p.fill, nil), ("shift", p.shift, nil), ("scale", p.scale, nil), ("pca_mean", p.pcaMean, nil),
-            ("projection", p.projection, [p.inputColumns, p.outputColumns]), ("target_shift", p.targetShift, nil), ("target_scale", p.targetScale, nil),
+            ("projection", p.projection, [p.transformedColumns, p.components ?? 0]), ("target_shift", p.targetShift, nil), ("target_scale", p.targetScale, nil),
         ]
         for (name, values, shape) in statistics {
             if let values { tensors.append(("preprocess/\(name)", shape ?? [values.count], values)) }

@@ -27,15 +27,16 @@ public enum Inspection {
         var steps: [String] = []
         if p.fill != nil { steps.append("missing values filled with training means") }
         if p.spec.scaling != .none { steps.append(p.spec.scaling.rawValue) }
-        if p.projection != nil {
-            steps.append("PCA to \(p.outputColumns) components" + (p.keptVarianceFraction.map { String(format: " (%.1f%% of the variance)", 100 * $0) } ?? "") + (p.spec.whiten ? ", whitened" : ""))
+        if let components = p.components {
+            steps.append("PCA to \(components) components" + (p.keptVarianceFraction.map { String(format: " (%.1f%% of the variance)", 100 * $0) } ?? "") + (p.spec.whiten ? ", whitened" : ""))
         }
         if p.targetShift != nil { steps.append("targets standardized") }
         if let table = checkpoint.table {
             lines.append("")
             lines.append(contentsOf: Inspection.columns(table))
         }
-        lines.append("preprocessing of \(p.inputColumns) features: \(steps.isEmpty ? "none" : steps.joined(separator: "; "))")
+        let passed = p.passthroughColumns > 0 ? " (the \(p.passthroughColumns) one-hot and embedding inputs pass through)" : ""
+        lines.append("preprocessing of \(p.transformedColumns) features\(passed): \(steps.isEmpty ? "none" : steps.joined(separator: "; "))")
         lines.append("")
         lines.append("config:")
         lines.append(checkpoint.config.rendered())

@@ -65,7 +65,7 @@ public struct Checkpoint {
             let p = trainer.data.preprocessor
             let arrays: [(String, [Float]?, [Int]?)] = [
                 ("fill", p.fill, nil), ("shift", p.shift, nil), ("scale", p.scale, nil), ("pca_mean", p.pcaMean, nil),
-                ("projection", p.projection, [p.inputColumns, p.outputColumns]), ("target_shift", p.targetShift, nil), ("target_scale", p.targetScale, nil),
+                ("projection", p.projection, [p.transformedColumns, p.components ?? 0]), ("target_shift", p.targetShift, nil), ("target_scale", p.targetScale, nil),
             ]
             for (name, values, shape) in arrays {
                 guard let values else { continue }
@@ -83,8 +83,9 @@ public struct Checkpoint {
                 ("targets", .array(trainer.data.targetNames.map(JSON.string))),
                 ("image_shape", trainer.data.imageShape.map { .array($0.map { JSON.number(Double($0)) }) } ?? .null),
                 ("preprocessing", .object([
-                    ("scaling", .string(p.spec.scaling.rawValue)), ("pca_components", .number(Double(p.projection == nil ? 0 : p.outputColumns))),
+                    ("scaling", .string(p.spec.scaling.rawValue)), ("pca_components", .number(Double(p.components ?? 0))),
                     ("whiten", .bool(p.spec.whiten)), ("input_columns", .number(Double(p.inputColumns))),
+                    ("passthrough_columns", .number(Double(p.passthroughColumns))),
                     ("explained_variance", .array(p.explainedVariance.map(JSON.number))),
                     ("kept_variance_fraction", p.keptVarianceFraction.map(JSON.number) ?? .null),
                 ])),
@@ -179,38 +180,52 @@ public struct Checkpoint {
         func array(_ name: String) throws -> [Float]? {
             file.contains("preprocessing/\(name)") ? try file.read("preprocessing/\(name)", as: Float.self).values : nil
         }
-        guard let pre = model["preprocessing"], let columns = pre["input_columns"]?.number, columns >= 1,
-              let shift = try array("shift"), let scale = try array("scale"), shift.count == Int(columns), scale.count == Int(columns) else {
+        let passthrough = model["preprocessing"]?["passthrough_columns"]?.number ?? 0
+        guard let pre = model["preprocessing"], let columns = pre["input_columns"]?.number, columns >= 1, passthrough >= 0, passthrough <= columns,
+              let shift = try array("shift"), let scale = try array("scale"), shift.count == Int(columns - passthrough), scale.count == shift.count else {
             throw notOurs("its preprocessing is incomplete")
         }
+        let transformed = Int(columns - passthrough)
         var spec = PreprocessSpec()
         spec.scaling = PreprocessSpec.Scaling(rawValue: pre["scaling"]?.string ?? "none") ?? .none
         spec.whiten = pre["whiten"]?.bool ?? false
         let projection = try array("projection")
-        if let projection, projection.count % Int(columns) != 0 { throw notOurs("preprocessing/projection does not fit \(Int(columns)) inputs") }
-        spec.pcaComponents = projection.map { $0.count / Int(columns) }
+        if let projection, transformed == 0 || projection.count % transformed != 0 { throw notOurs("preprocessing/projection does not fit \(transformed) inputs") }
+        spec.pcaComponents = projection.map { $0.count / transformed }
         let targetShift = try array("target_shift")
         spec.standardizeTargets = targetShift != nil
-        let preprocessor = Preprocessor(spec: spec, inputColumns: Int(columns), fill: try array("fill"), shift: shift, scale: scale,
+        let preprocessor = Preprocessor(spec: spec, inputColumns: Int(columns), passthroughColumns: Int(passthrough), fill: try array("fill"), shift: shift, scale: scale,
                                         pcaMean: try array("pca_mean"), projection: projection,
                                         explainedVariance: pre["explained_variance"]?.items?.compactMap(\.number) ?? [],
                                         keptVarianceFraction: pre["kept_variance_fraction"]?.number, targetShift: targetShift,
                                         targetScale: try array("target_scale"))
-        var table: TableEncoder? = nil
+        var decoded: TableEncoder? = nil
         if file.contains("meta/table.json") {
+            let table: TableEncoder?
             do {
                 table = try JSONDecoder().decode(TableEncoder.self, from: Data(try file.readText("meta/table.json").utf8))
             } catch {
                 throw notOurs("meta/table.json does not decode: \(error)")
             }
-            guard let table, table.isConsistent, table.width == Int(columns) else { throw notOurs("meta/table.json does not describe its \(Int(columns)) inputs") }
+            // Before layouts were stored, inputs were in column order: the same order when no one-hot block precedes a number.
+            let oneHot = table?.columns.firstIndex { $0.kind == .category && !$0.isEmbedded }
+            let lastNumber = table?.columns.lastIndex { $0.kind != .category }
+            let sameOrder = oneHot == nil || lastNumber == nil || oneHot! > lastNumber!
+            guard var table, table.layout == TableEncoder.currentLayout || (table.layout == nil && sameOrder) else {
+                throw DataError(file: path, "was written by an earlier dltrain that laid a table's inputs out in column order; this one puts the numeric block first. Retrain it (the run's config.json reproduces it)")
+            }
+            guard table.isConsistent, table.width == Int(columns), table.width - table.numericWidth == Int(passthrough) else {
+                throw notOurs("meta/table.json does not describe its \(Int(columns)) inputs")
+            }
+            table.layout = TableEncoder.currentLayout
+            decoded = table
         }
         var checkpoint = Checkpoint(config: config, state: state, parameters: parameters, optimizer: optimizer, bestParameters: best,
                           preprocessor: preprocessor, classNames: model["classes"]?.items?.compactMap(\.string) ?? [],
                           featureNames: model["features"]?.items?.compactMap(\.string) ?? [],
                           targetNames: model["targets"]?.items?.compactMap(\.string) ?? [],
                           dltrainVersion: model["dltrain_version"]?.string ?? "?", created: model["created"]?.string ?? "?")
-        checkpoint.table = table
+        checkpoint.table = decoded
         return checkpoint
     }
 

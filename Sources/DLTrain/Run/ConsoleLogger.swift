@@ -35,8 +35,9 @@ public final class ConsoleLogger: TrainingCallback {
            !forced.lowercased().contains("cooperlake"), !forced.lowercased().contains("sapphire"), BLAS.cpuHasAVX512 {
             printError(paint("this CPU has AVX-512 but OPENBLAS_CORETYPE=\(forced) in the environment keeps OpenBLAS on slower kernels; unset it (dltrain then picks SkylakeX) or set OPENBLAS_CORETYPE=SkylakeX", "33"))
         }
-        if let k = d.preprocessor.keptVarianceFraction {
-            printError(String(format: "PCA keeps %d of %d components, %.1f%% of the variance", d.preprocessor.outputColumns, d.preprocessor.inputColumns, 100 * k))
+        if let k = d.preprocessor.keptVarianceFraction, let components = d.preprocessor.components {
+            let passed = d.preprocessor.passthroughColumns > 0 ? String(format: " (the %d one-hot and embedding inputs pass through)", d.preprocessor.passthroughColumns) : ""
+            printError(String(format: "PCA keeps %d of %d components, %.1f%% of the variance", components, d.preprocessor.transformedColumns, 100 * k) + passed)
         }
         for note in trainer.notes { printError(note) }
     }

@@ -78,17 +78,16 @@ public final class TrainingData {
         residency = "in memory"
         let rows = TrainingData.splitRows(config: config, dataset: all, fold: fold)
         let remaining = rows.train, validationRows = rows.validation, testRows = rows.test
-        if let encoder = table, !encoder.embeddings.isEmpty {
-            if settings.preprocess.scaling != .none || settings.preprocess.usesPCA {
-                throw ConfigError(file: config.file, path: "data.preprocess", "scales or projects every input, but the embedded columns (\(encoder.embeddings.map(\.name).joined(separator: ", "))) are indices; table columns are scaled by data.columns and data.defaults, so leave data.preprocess out, or one-hot encode them")
-            }
-            if config.data.augment.noise > 0 || config.data.augment.mixup > 0 {
-                throw ConfigError(file: config.file, path: "data.augment", "noise and mixup would blend embedding indices (\(encoder.embeddings.map(\.name).joined(separator: ", "))); turn them off or one-hot encode those columns")
-            }
+        if let encoder = table, encoder.numericWidth == 0, settings.preprocess.scaling != .none || settings.preprocess.usesPCA {
+            throw ConfigError(file: config.file, path: "data.preprocess", "scales or projects the table's numeric inputs, but it has none (its columns are categories, encoded by data.columns and data.defaults); leave data.preprocess out")
+        }
+        if let encoder = table, !encoder.embeddings.isEmpty, config.data.augment.noise > 0 || config.data.augment.mixup > 0 {
+            throw ConfigError(file: config.file, path: "data.augment", "noise and mixup would blend embedding indices (\(encoder.embeddings.map(\.name).joined(separator: ", "))); turn them off or one-hot encode those columns")
         }
         guard !remaining.isEmpty else { throw DataError(file: spec.path, "no rows are left for training after the splits") }
 
-        preprocessor = try Preprocessor(fitting: settings.preprocess, on: all, indices: remaining)
+        preprocessor = try Preprocessor(fitting: settings.preprocess, on: all, indices: remaining,
+                                        passthroughColumns: table.map { $0.width - $0.numericWidth } ?? 0)
         train = InMemoryRows(all, indices: remaining)
         validation = try validationRows.map { InMemoryRows(all, indices: $0) }
             ?? (fold == nil ? TrainingData.file(settings.validation, kind: kind, classes: classNames, columns: all.columns, table: table) : nil)
