@@ -160,26 +160,49 @@ import Testing
         #expect(try cli.run(["predict", dir + "/run/checkpoints/best.h5", "--data", dir + "/penguins.csv", "--out", dir + "/p.csv"]).status == 0)
         #expect(try cli.run(["export", dir + "/run/checkpoints/best.h5", "--format", "onnx", "--out", dir + "/m.onnx"]).status == 0)
         #expect(try Self.onnxDifference(dir + "/m.onnx", data: dir + "/penguins.csv", predictions: dir + "/p.csv") < 1e-5)
+        // A checkpoint of the earlier layout (inputs in column order, no "layout" stored) whose
+        // one-hot block came before a number is refused, not misread.
+        let old = dir + "/old.h5"
+        try FileManager.default.copyItem(atPath: dir + "/run/checkpoints/best.h5", toPath: old)
+        let strip = "import h5py, json, numpy; f = h5py.File('\(old)', 'r+'); t = json.loads(bytes(f['meta/table.json'][()])); del t['layout']; "
+            + "del f['meta/table.json']; f['meta/table.json'] = numpy.frombuffer(json.dumps(t).encode(), dtype=numpy.uint8)"
+        #expect(try runProgram("/usr/bin/env", ["python3", "-c", strip]).status == 0)
+        let stale = try cli.run(["predict", old, "--data", dir + "/penguins.csv", "--out", dir + "/old.csv"])
+        #expect(stale.status == 2 && stale.stderr.contains("earlier dltrain") && stale.stderr.contains("Retrain"), "\(stale.stderr)")
         // A table of categories alone has no numeric block to project.
         _ = try writeFile(dir, "words.csv", "y,a,b\n" + (0..<60).map { "\($0 % 2),\(["x", "y", "z"][$0 % 3]),\(["u", "v"][$0 % 2])" }.joined(separator: "\n") + "\n")
         let refused = try cli.run(["fit", dir + "/words.csv", "--target", "y", "--out", dir + "/w", "--set", "data.preprocess.standardize=true"])
         #expect(refused.status == 2 && refused.stderr.contains("data.preprocess") && refused.stderr.contains("has none"), "\(refused.stderr)")
     }
 
-    /// A regression table (a target in the hundreds, standardized in training) and a date
-    /// column, which the ONNX export refuses plainly.
-    @Test func regressionExportsAndDatesAreRefused() throws {
+    /// A regression table (a target in the hundreds, standardized in training), and a date
+    /// column in every form CivilDate reads (a time with "T" or a space, seconds with a
+    /// decimal point or comma, zones Z, ±HH, ±HHMM, ±HH:MM, gaps), parsed in the ONNX graph.
+    @Test func regressionAndDatesExportToONNX() throws {
         let dir = try directory()
-        var text = "price,size,kind,when\n"
-        for r in 0..<300 { text += "\(200 + r * 3 + (r % 7) * 11),\(r % 2 == 0 ? "" : String(r)),\(["a", "b", "c"][r % 3]),2024-0\(1 + r % 9)-1\(r % 10)\n" }
+        var text = "price,size,kind\n"
+        for r in 0..<300 { text += "\(200 + r * 3 + (r % 7) * 11),\(r % 2 == 0 ? "" : String(r)),\(["a", "b", "c"][r % 3])\n" }
         let data = try writeFile(dir, "prices.csv", text)
-        #expect(try cli.run(["fit", data, "--target", "price", "--out", dir + "/run", "--quiet", "--set", "training.epochs=20", "--set", "data.columns.when=ignore"]).status == 0)
+        #expect(try cli.run(["fit", data, "--target", "price", "--out", dir + "/run", "--quiet", "--set", "training.epochs=20"]).status == 0)
         #expect(try cli.run(["export", dir + "/run/checkpoints/best.h5", "--format", "onnx", "--out", dir + "/r.onnx"]).status == 0)
         #expect(try cli.run(["predict", dir + "/run/checkpoints/best.h5", "--data", data, "--out", dir + "/r.csv"]).status == 0)
         #expect(try Self.onnxDifference(dir + "/r.onnx", data: data, predictions: dir + "/r.csv") < 1e-5)
-        #expect(try cli.run(["fit", data, "--target", "price", "--out", dir + "/dated", "--quiet", "--set", "training.epochs=2", "--set", "data.columns.when=date"]).status == 0)
-        let refused = try cli.run(["export", dir + "/dated/checkpoints/best.h5", "--format", "onnx", "--out", dir + "/d.onnx"])
-        #expect(refused.status == 2 && refused.stderr.contains("date columns (when)"), "\(refused.stderr)")
+
+        let forms = ["", "T07:05", " 23:59:59", "T00:00:00Z", "T12:30:15.25+01:00", "T06:45:00,5-0530", "T18:00-05", "T23:59:60+14:00", "T00:01-12:00", "NA"]
+        var dated = "price,size,when\n"
+        for r in 0..<300 {
+            let day = String(format: "%04d-%02d-%02d", 1900 + (r * 37) % 200, 1 + r % 12, 1 + (r * 7) % 28)
+            let cell = r % 13 == 0 ? "" : (forms[r % forms.count] == "NA" ? "NA" : day + forms[r % forms.count])
+            dated += "\(100 + r % 50 + (r % 7) * 9),\(r % 10),\"\(cell)\"\n"
+        }
+        dated += "150,3,2000-02-29T12:00\n150,3,1900-03-01\n150,4,2024-12-31T23:59:59.999-00:30\n"
+        let dates = try writeFile(dir, "dates.csv", dated)
+        let fit = try cli.run(["fit", dates, "--target", "price", "--out", dir + "/dated", "--quiet", "--set", "training.epochs=10", "--set", "data.columns.when=date"])
+        #expect(fit.status == 0, "\(fit.stderr)")
+        let export = try cli.run(["export", dir + "/dated/checkpoints/best.h5", "--format", "onnx", "--out", dir + "/d.onnx"])
+        #expect(export.status == 0 && export.stderr.contains("RegexFullMatch"), "\(export.stderr)")
+        #expect(try cli.run(["predict", dir + "/dated/checkpoints/best.h5", "--data", dates, "--out", dir + "/d.csv"]).status == 0)
+        #expect(try Self.onnxDifference(dir + "/d.onnx", data: dates, predictions: dir + "/d.csv") < 1e-5)
     }
 
     /// Every mistake about columns: exit 2, the place, what was found, what to do.

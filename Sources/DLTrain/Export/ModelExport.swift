@@ -15,9 +15,6 @@ public enum ModelExport {
         let bytes: [UInt8], account: String
         switch format {
         case .onnx:
-            if let dates = checkpoint.table?.columns.filter({ $0.kind == .date }).map(\.name), !dates.isEmpty {
-                throw DataError(file: path, "has date columns (\(dates.joined(separator: ", "))), whose ISO 8601 parsing ONNX has no operators for; the ONNX export of date columns is not built. Export safetensors, use dltrain predict, or train with the dates' parts as numeric columns")
-            }
             (bytes, account) = onnx(checkpoint, config: config, model: model)
         case .safetensors:
             (bytes, account) = safetensors(checkpoint, config: config)
@@ -123,7 +120,7 @@ public enum ModelExport {
         if !checkpoint.targetNames.isEmpty { metadata.append(("targets", JSON.array(checkpoint.targetNames.map(JSON.string)).rendered(indent: nil))) }
         let bytes = g.encoded(graphName: "dltrain", producerVersion: DLTrain.dltrainVersion, metadata: metadata)
         let ops = g.opCounts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
-        let inputs = checkpoint.table.map { "one input per column (\($0.columns.count): float32 (N, 1) numbers, NaN where missing; string (N, 1) categories)" }
+        let inputs = checkpoint.table.map { "one input per column (\($0.columns.count): float32 (N, 1) numbers, NaN where missing; string (N, 1) categories and dates)" }
             ?? "input features (N, \(p.inputColumns))"
         return (bytes, "ONNX opset \(ONNXGraph.opset), \(inputs), output \(outputs.joined(separator: " and ")); nodes: \(ops)")
     }
@@ -158,7 +155,8 @@ public enum ModelExport {
     /// looked up (ONNX-ML LabelEncoder: kept levels to their index, pooled levels and any
     /// other string to "other", the missing-value tokens to "(missing)" or the most frequent
     /// level), then one-hot (Gather from an identity) or embedded (Gather from the learned
-    /// table). Returns the three blocks of the model's input, each in column order.
+    /// table); dates parsed and expanded in the graph (``ONNXGraph/dateInputs(_:missingValues:prefix:)``).
+    /// Returns the three blocks of the model's input, each in column order.
     private static func tableInputs(_ table: TableEncoder, _ parameters: [String: (shape: [Int], values: [Float])], _ g: inout ONNXGraph)
         -> (numeric: [String], oneHot: [String], vectors: [String]) {
         var numeric: [String] = [], oneHot: [String] = [], vectors: [String] = []
@@ -196,7 +194,7 @@ public enum ModelExport {
                     oneHot.append(g.node("Gather", [g.constant("\(safe)/one_hot_rows", shape: [n, n], values: identity), flat], name: "\(safe)/one_hot"))
                 }
             case .date:
-                preconditionFailure("date columns are refused before the export")
+                numeric.append(g.dateInputs(column, missingValues: table.missingValues, prefix: safe))
             }
         }
         return (numeric, oneHot, vectors)
@@ -254,7 +252,7 @@ public enum ModelExport {
             return g.node("PRelu", [z, g.constant("\(name)/alpha", shape: slope.shape, values: slope.values)], name: "\(name)/prelu")
         case .maxout:
             let pieces = g.node("Reshape", [z, g.integers("\(name)/pieces_shape", [-1, layer.units, layer.pieces])], name: "\(name)/pieces")
-            return g.node("ReduceMax", [pieces], name: "\(name)/maxout", attributes: [("axes", .ints([2])), ("keepdims", .int(0))])
+            return g.node("ReduceMax", [pieces, g.integers("\(name)/piece_axis", [2])], name: "\(name)/maxout", attributes: [("keepdims", .int(0))])
         }
     }
 

@@ -1,17 +1,18 @@
-/// An ONNX model under construction (the messages of `onnx.proto`, IR version 8, opset 17),
-/// encoded by hand with ``ProtobufMessage``. Field numbers are those of `onnx.proto`.
+/// An ONNX model under construction (the messages of `onnx.proto`, IR version 9, opset 20:
+/// the first with string splitting and regular expressions, which dates need), encoded by
+/// hand with ``ProtobufMessage``. Field numbers are those of `onnx.proto`.
 struct ONNXGraph {
-    static let irVersion = 8
-    static let opset = 17
+    static let irVersion = 9
+    static let opset = 20
     /// The ONNX-ML operators' domain and version (LabelEncoder with string keys: version 2).
     static let mlDomain = "ai.onnx.ml", mlOpset = 2
 
     enum Attribute {
-        case int(Int), float(Float), ints([Int]), strings([String])
+        case int(Int), float(Float), string(String), ints([Int]), strings([String])
     }
 
     /// `TensorProto.DataType`.
-    enum ElementType: Int { case float = 1, string = 8, int64 = 7 }
+    enum ElementType: Int { case float = 1, int64 = 7, string = 8, bool = 9, double = 11 }
     /// Whether a node of the ONNX-ML domain was added (its opset is then imported).
     private var usesML = false
 
@@ -45,6 +46,32 @@ struct ONNXGraph {
 
     mutating func scalar(_ name: String, _ value: Float) -> String { constant(name, shape: [], values: [value]) }
 
+    /// A float64 initializer (dates are computed in double, as ``TableEncoder`` does).
+    mutating func doubles(_ name: String, shape: [Int], values: [Double]) -> String {
+        precondition(shape.reduce(1, *) == values.count, "\(name): \(values.count) values for shape \(shape)")
+        var raw: [UInt8] = []
+        for v in values { withUnsafeBytes(of: v.bitPattern.littleEndian) { raw.append(contentsOf: $0) } }
+        return initializer(name, shape: shape, type: .double, raw: raw)
+    }
+
+    /// A scalar string initializer (string tensors hold their values in `string_data`, not raw bytes).
+    mutating func text(_ name: String, _ value: String) -> String {
+        let name = unique(name)
+        var tensor = ProtobufMessage()
+        tensor.int(2, ElementType.string.rawValue)   // data_type
+        tensor.string(6, value)                       // string_data
+        tensor.string(8, name)                        // name
+        initializers.append(tensor)
+        return name
+    }
+
+    /// A scalar int64 initializer (a Gather index that drops its axis).
+    mutating func integer(_ name: String, _ value: Int) -> String {
+        var raw: [UInt8] = []
+        withUnsafeBytes(of: Int64(value).littleEndian) { raw.append(contentsOf: $0) }
+        return initializer(name, shape: [], type: .int64, raw: raw)
+    }
+
     /// An int64 initializer (shapes for Reshape, indices for Slice).
     mutating func integers(_ name: String, _ values: [Int]) -> String {
         var raw: [UInt8] = []
@@ -67,11 +94,16 @@ struct ONNXGraph {
     /// Appends a node computing `op(inputs)` and returns its output's name.
     /// `domain`: "" for the ONNX operators, ``mlDomain`` for ONNX-ML's.
     mutating func node(_ op: String, _ inputs: [String], name: String, attributes: [(String, Attribute)] = [], domain: String = "") -> String {
-        let output = unique(name)
+        node(op, inputs, names: [name], attributes: attributes, domain: domain)[0]
+    }
+
+    /// A node with several outputs, named after `names`; returns their names.
+    mutating func node(_ op: String, _ inputs: [String], names: [String], attributes: [(String, Attribute)] = [], domain: String = "") -> [String] {
+        let outputs = names.map { unique($0) }
         var node = ProtobufMessage()
         for input in inputs { node.string(1, input) }
-        node.string(2, output)
-        node.string(3, output)
+        for output in outputs { node.string(2, output) }
+        node.string(3, outputs[0])
         node.string(4, op)
         if !domain.isEmpty {
             node.string(7, domain)
@@ -83,6 +115,7 @@ struct ONNXGraph {
             switch value {
             case .float(let f): attribute.float(2, f); attribute.int(20, 1)
             case .int(let i): attribute.int(3, i); attribute.int(20, 2)
+            case .string(let text): attribute.string(4, text); attribute.int(20, 3)
             case .ints(let list): for i in list { attribute.int(8, i) }; attribute.int(20, 7)
             case .strings(let list): for text in list { attribute.string(9, text) }; attribute.int(20, 8)
             }
@@ -90,7 +123,7 @@ struct ONNXGraph {
         }
         nodes.append(node)
         opCounts[op, default: 0] += 1
-        return output
+        return outputs
     }
 
     /// A (N, width) value of `type` (float32 unless said): N is the symbolic batch dimension.
