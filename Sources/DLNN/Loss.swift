@@ -9,7 +9,8 @@ public enum Loss: String, Sendable, CaseIterable {
     /// for one-hot t). Soft rows are what mixup produces.
     case crossEntropy = "cross_entropy"
     /// Sigmoid cross-entropy from one logit per row (N, 1), 0/1 targets:
-    /// `softplus(z) − z y`, which never takes the log of a rounded-off probability.
+    /// `softplus(z) − z y`, which never takes the log of a rounded-off probability. With
+    /// class weights (w₀, w₁) the mean is weighted as cross-entropy's, `Σ w_y l / Σ w_y`.
     case binaryCrossEntropy = "binary_cross_entropy"
     /// `mean((z − y)²)` over rows and outputs.
     case mse
@@ -44,7 +45,7 @@ public enum Loss: String, Sendable, CaseIterable {
 public struct LossSpec: Sendable {
     public var kind: Loss
     public var labelSmoothing: Double = 0
-    /// One weight per class (cross_entropy only).
+    /// One weight per class (cross_entropy, and binary_cross_entropy's two classes).
     public var classWeights: [Double]? = nil
     public var huberDelta: Double = 1
 
@@ -65,7 +66,10 @@ public struct LossSpec: Sendable {
             let w = try g.reshape(try g.matmul(y, table), [Shape.batch])  // w·t per row
             return try g.div(try g.sum(try g.mul(w, perRow)), try g.sum(w))
         case .binaryCrossEntropy:
-            return try g.mean(try g.sub(try g.unary(.softplus, z), try g.mul(z, y)))
+            let perRow = try g.sub(try g.unary(.softplus, z), try g.mul(z, y))  // (N, 1)
+            guard let weights = classWeights, weights.count == 2 else { return try g.mean(perRow) }
+            let w = try g.add(try g.mul(y, g.constant(weights[1] - weights[0])), g.constant(weights[0]))  // w_y per row
+            return try g.div(try g.sum(try g.mul(w, perRow)), try g.sum(w))
         case .mse:
             let r = try g.sub(z, y)
             return try g.mean(try g.mul(r, r))

@@ -7,7 +7,8 @@ inputs name them (float32 (N, 1) for numbers, NaN where a cell is empty or a mis
 token; string (N, 1) for categories, cells with their spaces trimmed, as dltrain reads them),
 runs onnxruntime and prints JSON: rows, and the largest absolute difference from dltrain
 predict's probability or prediction columns, and the largest relative one (|a - b| / max(1, |b|):
-a price in thousands differs from its float32 rounding by more than 1e-5 absolutely).
+a price in thousands differs from its float32 rounding by more than 1e-5 absolutely), and for
+classifiers the rows whose `label` output is not predict's `predicted` class.
 """
 import csv
 import json
@@ -48,8 +49,12 @@ def main(model_path, data_path, predictions_path):
         ours = got["predictions"]
     theirs = np.array([[float(r[k]) for k in columns] for r in expected], dtype=np.float64)
     difference = np.abs(ours - theirs)
-    print(json.dumps({"rows": len(rows), "max_abs_diff": float(np.max(difference)),
-                      "max_rel_diff": float(np.max(difference / np.maximum(1, np.abs(theirs))))}))
+    result = {"rows": len(rows), "max_abs_diff": float(np.max(difference)),
+              "max_rel_diff": float(np.max(difference / np.maximum(1, np.abs(theirs))))}
+    if "label" in got:
+        predicted = header.index("predicted")
+        result["label_mismatches"] = int(sum(str(a[0]) != r[predicted] for a, r in zip(got["label"], expected)))
+    print(json.dumps(result))
 
 
 main(*sys.argv[1:4])

@@ -14,29 +14,80 @@ public protocol RowProducer: AnyObject {
 
 /// Rows of an in-memory dataset, all of them or a subset (a split) by index: splits share
 /// the one slab instead of copying it.
+///
+/// Balanced (`classes`): a shuffled epoch of the same length draws every class equally
+/// often, ⌊n/C⌋ rows each and one more for n mod C of them (which ones from the generator).
+/// Each class's rows are taken in a shuffled order, reshuffled whenever they run out, so a
+/// small class repeats evenly and a large one has a random part left out. An epoch depends
+/// on the epoch's generator alone, so a resumed run orders its epochs exactly as before.
 public final class InMemoryRows: RowProducer {
     public let dataset: Dataset
     public let indices: [Int]
     private var order: [Int]
     private var position = 0
+    /// Balanced: the rows of each class, and a copy shuffled as they are drawn.
+    private let classRows: [[Int]]
+    private var shuffledClassRows: [[Int]]
 
-    public init(_ dataset: Dataset, indices: [Int]? = nil) {
+    public init(_ dataset: Dataset, indices: [Int]? = nil, balancingClasses classes: Int? = nil) {
         self.dataset = dataset
         self.indices = indices ?? Array(0..<dataset.rows)
         order = self.indices
+        var members: [[Int]] = []
+        if let classes {
+            members = Array(repeating: [], count: classes)
+            for r in self.indices { members[Int(dataset.targets[r * dataset.targetWidth])].append(r) }
+        }
+        classRows = members
+        shuffledClassRows = members
     }
 
     public var rows: Int { indices.count }
     public var columns: Int { dataset.columns }
     public var targetWidth: Int { dataset.targetWidth }
+    public var isBalanced: Bool { !classRows.isEmpty }
 
     public func beginEpoch(shuffled: Bool, rng: inout RandomSource) {
-        order.withUnsafeMutableBufferPointer { o in
-            for i in o.indices { o[i] = indices[i] }
-            guard shuffled, o.count > 1 else { return }
-            for i in stride(from: o.count - 1, to: 0, by: -1) { o.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
+        if isBalanced && shuffled {
+            balancedOrder(&rng)
+        } else {
+            order.withUnsafeMutableBufferPointer { o in
+                for i in o.indices { o[i] = indices[i] }
+                guard shuffled else { return }
+                InMemoryRows.shuffle(o, &rng)
+            }
         }
         position = 0
+    }
+
+    private func balancedOrder(_ rng: inout RandomSource) {
+        let present = classRows.indices.filter { !classRows[$0].isEmpty }
+        let each = order.count / present.count, extra = order.count % present.count
+        let start = Int(rng.next() % UInt64(present.count))
+        var i = 0
+        for (j, k) in present.enumerated() {
+            let draws = each + ((j - start + present.count) % present.count < extra ? 1 : 0)
+            var drawn = classRows[k].count
+            for _ in 0..<draws {
+                if drawn == classRows[k].count {
+                    shuffledClassRows[k].withUnsafeMutableBufferPointer { rows in
+                        classRows[k].withUnsafeBufferPointer { rows.baseAddress!.update(from: $0.baseAddress!, count: $0.count) }
+                        InMemoryRows.shuffle(rows, &rng)
+                    }
+                    drawn = 0
+                }
+                order[i] = shuffledClassRows[k][drawn]
+                drawn += 1
+                i += 1
+            }
+        }
+        order.withUnsafeMutableBufferPointer { InMemoryRows.shuffle($0, &rng) }
+    }
+
+    /// Fisher–Yates.
+    private static func shuffle(_ o: UnsafeMutableBufferPointer<Int>, _ rng: inout RandomSource) {
+        guard o.count > 1 else { return }
+        for i in stride(from: o.count - 1, to: 0, by: -1) { o.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
     }
 
     public func next(_ count: Int, features: UnsafeMutablePointer<Float>, targets: UnsafeMutablePointer<Float>) throws -> Int {

@@ -76,6 +76,14 @@ public struct Config: Sendable {
     public var maxRollbacks: Int
     public var snapshots: Bool
     public var sharpnessEvery: Int?
+    /// training.class_weight: computed from the training rows, or given per class name.
+    public enum ClassWeight: Sendable, Equatable { case balanced, perClass([String: Double]) }
+    public var classWeight: ClassWeight?
+    public var balancedSampling: Bool
+    /// training.threshold: a number, or the rule that chooses it on the validation split.
+    public enum Threshold: Sendable, Equatable { case fixed(Double), chosen(String) }
+    public var threshold: Threshold?
+    public var calibratesTemperature: Bool
     /// A checkpoint to initialise matching layers from (an absolute path).
     public var initFrom: String?
     /// Whether validation metrics exist: a validation source, or cross-validation folds.
@@ -172,6 +180,10 @@ public struct Config: Sendable {
         maxRollbacks = Int(t["max_rollbacks"]!.number!)
         snapshots = t["snapshots"]!.bool!
         sharpnessEvery = t["sharpness_every"].map { Int($0.number!) }
+        classWeight = Config.classWeight(t["class_weight"])
+        balancedSampling = t["sampling"]!.string! == "balanced"
+        threshold = Config.threshold(t["threshold"])
+        calibratesTemperature = t["calibration"]!.string! == "temperature"
         if let path = r["model"]!["init_from"]?.string {
             initFrom = path.hasPrefix("/") ? path : URL(fileURLWithPath: file).deletingLastPathComponent().appendingPathComponent(path).standardizedFileURL.path
         }
@@ -466,6 +478,7 @@ extension Config {
         if schedule.warmupEpochs >= epochs {
             throw error(at: "schedule.warmup_epochs", "\(schedule.warmupEpochs) warmup epochs leave none of the \(epochs) training epochs for the schedule", in: raw)
         }
+        try checkDecisions(raw: raw)
         if snapshots && schedule.kind != .cosineRestarts {
             throw error(at: "training.snapshots", "snapshots are taken at the end of each cosine_restarts cycle; schedule.name is \"\(schedule.kind.rawValue)\"", in: raw)
         }
@@ -476,6 +489,53 @@ extension Config {
             let why = value.hasPrefix("val_") && !hasValidation ? " (there is no validation data: add data.validation)" : ""
             let hint = nearest(value, in: metrics).map { "; did you mean \"\($0)\"?" } ?? ""
             throw error(at: path, "\"\(value)\" will not be recorded\(why); this run records \(metrics.joined(separator: ", "))\(hint)", in: raw)
+        }
+    }
+
+    static func classWeight(_ value: JSON?) -> ClassWeight? {
+        guard let value else { return nil }
+        if value.string != nil { return .balanced }
+        var weights: [String: Double] = [:]
+        for member in value.members ?? [] { weights[member.key] = member.value.number ?? 1 }
+        return .perClass(weights)
+    }
+
+    static func threshold(_ value: JSON?) -> Threshold? {
+        guard let value else { return nil }
+        if let number = value.number { return .fixed(number) }
+        return .chosen(value.string ?? "f1")
+    }
+
+    /// training.class_weight, sampling, threshold and calibration against the task, the loss
+    /// and the validation split (class names are checked against the data, which is read later).
+    private func checkDecisions(raw: JSON) throws {
+        let loss = model.loss.kind
+        if classWeight != nil {
+            if loss != .crossEntropy && loss != .binaryCrossEntropy {
+                throw error(at: "training.class_weight", "class weights apply to cross_entropy and binary_cross_entropy, but model.loss is \"\(loss.rawValue)\"", in: raw)
+            }
+            if raw.sets("model.class_weights") {
+                throw error(at: "training.class_weight", "model.class_weights already weighs the classes; keep one of the two", in: raw)
+            }
+        }
+        if balancedSampling && task == .regression {
+            throw error(at: "training.sampling", "balanced sampling draws classes equally often, but data.task is \"regression\"", in: raw)
+        }
+        if let threshold {
+            if task != .binary {
+                throw error(at: "training.threshold", "a decision threshold applies to binary tasks (one probability per row), but data.task is \"\(task.rawValue)\"; multiclass decisions are the most probable class", in: raw)
+            }
+            if case .chosen(let rule) = threshold, !hasValidation {
+                throw error(at: "training.threshold", "\"\(rule)\" chooses the threshold on the validation split, and there is none; add \"validation\": {\"split\": 0.2} to data, or give the threshold as a number", in: raw)
+            }
+        }
+        if calibratesTemperature {
+            if task == .regression {
+                throw error(at: "training.calibration", "temperature scaling calibrates class probabilities, but data.task is \"regression\"", in: raw)
+            }
+            if !hasValidation {
+                throw error(at: "training.calibration", "the temperature is fitted on the validation split, and there is none; add \"validation\": {\"split\": 0.2} to data", in: raw)
+            }
         }
     }
 

@@ -31,7 +31,7 @@ public enum Diagnostics {
             classes = config.task == .regression ? 0 : (data?.classNames.count ?? (config.task == .binary ? 2 : units))
             let inputs = data?.preprocessor.outputColumns ?? 8
             do {
-                model = try Model(inputs: inputs, spec: config.model.embedding(data?.table))
+                model = try Model(inputs: inputs, spec: config.model.embedding(data?.table).weighted(data?.classWeights))
             } catch let e as ModelError {
                 throw ConfigError(file: config.file, path: "model.\(e.path)", e.message)
             }

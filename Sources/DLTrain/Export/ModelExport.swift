@@ -38,8 +38,10 @@ public enum ModelExport {
     ///     features (N, D) → fill missing (IsNaN, Where) → (x − shift) · scale → (x − μ) P
     ///       → each layer: combine inputs (Add / Concat), MatMul + Add with batch norm folded
     ///         into the kernel and bias, the activation (a composition where ONNX has no op)
-    ///       → probabilities (Softmax; Sigmoid and its complement for binary tasks), or
-    ///         predictions in the target's units (and std for gaussian_nll)
+    ///       → probabilities (Softmax; Sigmoid and its complement for binary tasks; the logits
+    ///         divided by the fitted temperature first) and the decided class's name (`label`:
+    ///         ArgMax, or p₁ ≥ the threshold), or predictions in the target's units (and std
+    ///         for gaussian_nll)
     ///
     /// Dropout is the identity at inference. Batch norm with running mean m, variance v,
     /// scale γ and shift β is, per unit j, an affine map folded into the preceding layer:
@@ -77,14 +79,22 @@ public enum ModelExport {
         let units = model.outputUnits
         var outputs: [String]
         switch config.model.loss.kind {
-        case .crossEntropy, .hinge:
-            g.output(g.node("Softmax", [previous], name: "softmax", attributes: [("axis", .int(1))]), as: "probabilities", width: units)
-            outputs = ["probabilities (N, \(units))"]
-        case .binaryCrossEntropy:
-            let positive = g.node("Sigmoid", [previous], name: "sigmoid")
-            let negative = g.node("Sub", [g.scalar("one", 1), positive], name: "complement")
-            g.output(g.node("Concat", [negative, positive], name: "both", attributes: [("axis", .int(1))]), as: "probabilities", width: 2)
-            outputs = ["probabilities (N, 2)"]
+        case .crossEntropy, .hinge, .binaryCrossEntropy:
+            let d = checkpoint.decisions
+            let logits = d.temperature == 1 ? previous : g.node("Div", [previous, g.scalar("temperature", Float(d.temperature))], name: "tempered")
+            var probabilities: String
+            if config.model.loss.kind == .binaryCrossEntropy {
+                let positive = g.node("Sigmoid", [logits], name: "sigmoid")
+                let negative = g.node("Sub", [g.scalar("one", 1), positive], name: "complement")
+                probabilities = g.node("Concat", [negative, positive], name: "both", attributes: [("axis", .int(1))])
+            } else {
+                probabilities = g.node("Softmax", [logits], name: "softmax", attributes: [("axis", .int(1))])
+            }
+            let classes = checkpoint.classNames.count
+            g.output(probabilities, as: "probabilities", width: classes)
+            g.output(label(probabilities, classes: checkpoint.classNames, threshold: d.threshold, &g), as: "label", width: 1, type: .string)
+            outputs = ["probabilities (N, \(classes))", "label (N, 1)" + (d.threshold.map { String(format: ", threshold %.4g", $0) } ?? "")
+                + (d.temperature == 1 ? "" : String(format: "; temperature %.4g", d.temperature))]
         case .gaussianNLL:
             let t = units / 2
             let pairs = g.node("Reshape", [previous, g.integers("pairs_shape", [-1, t, 2])], name: "pairs")
@@ -123,6 +133,22 @@ public enum ModelExport {
         let inputs = checkpoint.table.map { "one input per column (\($0.columns.count): float32 (N, 1) numbers, NaN where missing; string (N, 1) categories and dates)" }
             ?? "input features (N, \(p.inputColumns))"
         return (bytes, "ONNX opset \(ONNXGraph.opset), \(inputs), output \(outputs.joined(separator: " and ")); nodes: \(ops)")
+    }
+
+    /// The decided class's name (N, 1): ArgMax, or for a binary threshold p₁ ≥ t, as
+    /// ``decidedClass(_:width:threshold:)``; the index named by ONNX-ML's LabelEncoder.
+    private static func label(_ probabilities: String, classes: [String], threshold: Double?, _ g: inout ONNXGraph) -> String {
+        var index: String
+        if let threshold {
+            let positive = g.node("Slice", [probabilities, g.integers("positive_start", [1]), g.integers("positive_end", [2]), g.integers("positive_axis", [1])], name: "positive")
+            let decided = g.node("GreaterOrEqual", [positive, g.scalar("threshold", Float(threshold))], name: "decided_positive")
+            index = g.node("Cast", [decided], name: "decided", attributes: [("to", .int(ONNXGraph.ElementType.int64.rawValue))])
+        } else {
+            index = g.node("ArgMax", [probabilities], name: "decided", attributes: [("axis", .int(1)), ("keepdims", .int(1))])
+        }
+        return g.node("LabelEncoder", [index], name: "class_name", attributes: [
+            ("keys_int64s", .ints(Array(classes.indices))), ("values_strings", .strings(classes)), ("default_string", .string("")),
+        ], domain: ONNXGraph.mlDomain)
     }
 
     /// `data.preprocess` on the inputs it transforms (a table's numeric block, or every feature).

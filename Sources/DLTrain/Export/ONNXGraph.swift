@@ -153,9 +153,9 @@ struct ONNXGraph {
 
     /// Names `value` as a graph output `name` (through an Identity node, so the output has
     /// the user-facing name whatever computed it).
-    mutating func output(_ value: String, as name: String, width: Int) {
+    mutating func output(_ value: String, as name: String, width: Int, type: ElementType = .float) {
         let named = node("Identity", [value], name: name)
-        outputs.append(valueInfo(named, width: width))
+        outputs.append(valueInfo(named, width: width, type: type))
     }
 
     /// The serialized `ModelProto`; `metadata` becomes `metadata_props`.

@@ -147,9 +147,12 @@ public enum Evaluation {
             : ["accuracy": classification.accuracy, "loss": classification.loss]
     }
 
-    /// Metrics of `checkpoints` (averaged as an ensemble when several) on `path`.
-    public static func evaluate(checkpoints: [String], path: String, split: String?, topK: Int?) throws -> (json: JSON, text: String) {
+    /// Metrics of `checkpoints` (averaged as an ensemble when several) on `path`, at the
+    /// checkpoint's decision threshold or `threshold`; with `plots`, the curves drawn there.
+    public static func evaluate(checkpoints: [String], path: String, split: String?, topK: Int?, threshold: Double? = nil,
+                                plots: String? = nil) throws -> (json: JSON, text: String) {
         let predictor = try Predictor(paths: checkpoints)
+        try predictor.override(threshold: threshold)
         var out = [Float](repeating: 0, count: predictor.batchCapacity * predictor.outputWidth)
         var spread = [Float](repeating: 0, count: predictor.batchCapacity * predictor.targetWidth)
         let header = (checkpoints.count > 1 ? "ensemble of \(checkpoints.count) checkpoints" : checkpoints[0]) + " on \(path)" + (split.map { " (\($0) split)" } ?? "")
@@ -157,13 +160,16 @@ public enum Evaluation {
             if let k = topK, k < 1 || k > predictor.classNames.count {
                 throw DataError(file: path, "--top-k \(k) is outside 1...\(predictor.classNames.count) (the number of classes)")
             }
-            var metrics = ClassificationMetrics(classes: predictor.classNames, topK: topK)
+            var metrics = ClassificationMetrics(classes: predictor.classNames, topK: topK, threshold: predictor.threshold)
             let notes = try batches(predictor, path: path, split: split, withTarget: true) { x, y, n in
                 predictor.predict(x, rows: n, into: &out)
                 metrics.add(probabilities: out, labels: y, rows: n)
             }
-            return (metrics.json().appending(notes.json), ([header] + notes.lines + [metrics.table()]).joined(separator: "\n"))
+            var lines = [header] + notes.lines + [metrics.table()]
+            if let plots { lines.append(try EvaluationPlots.write(metrics, to: plots)) }
+            return (metrics.json().appending(notes.json), lines.joined(separator: "\n"))
         }
+        if plots != nil { throw DataError(file: path, "--plots draws ROC, precision-recall, calibration and confusion plots of a classifier; this model is a regression") }
         var metrics = RegressionMetrics(width: predictor.targetWidth)
         var lossSum = 0.0
         let notes = try batches(predictor, path: path, split: split, withTarget: true) { x, y, n in
@@ -200,8 +206,9 @@ public enum Evaluation {
     }
 
     /// Writes one prediction row per input row of `path` to `output`; returns the rows written.
-    public static func predict(checkpoints: [String], path: String, output: String) throws -> (rows: Int, notes: [String]) {
+    public static func predict(checkpoints: [String], path: String, output: String, threshold: Double? = nil) throws -> (rows: Int, notes: [String]) {
         let predictor = try Predictor(paths: checkpoints)
+        try predictor.override(threshold: threshold)
         let handle = try createFileForWriting(output, what: "predictions file")
         defer { try? handle.close() }
         let targetNames = predictor.members[0].checkpoint.targetNames
@@ -226,7 +233,7 @@ public enum Evaluation {
                     fields = (0..<width).map { format(out[r * width + $0]) }
                     if predictor.hasSpread { fields += (0..<predictor.targetWidth).map { format(spread[r * predictor.targetWidth + $0]) } }
                 } else {
-                    let best = out.withUnsafeBufferPointer { argmax($0.baseAddress! + r * width, width: width) }
+                    let best = out.withUnsafeBufferPointer { predictor.decided($0.baseAddress!, row: r) }
                     fields = [csvField(predictor.classNames[best])] + (0..<width).map { format(out[r * width + $0]) }
                 }
                 text += fields.joined(separator: ",") + "\n"

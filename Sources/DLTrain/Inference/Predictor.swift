@@ -9,7 +9,9 @@ import Foundation
 /// Each member applies its own stored preprocessing to the raw features and runs in
 /// evaluation mode (no dropout, batch-norm running statistics). Classification outputs are
 /// probabilities (softmax of the logits; of the hinge loss's scores too; a sigmoid and its
-/// complement for binary tasks), averaged over members. Regression outputs are in the
+/// complement for binary tasks), each member's divided by its fitted temperature
+/// (``Decisions``), averaged over members; a binary task decides at the first member's
+/// threshold unless told another (`--threshold`). Regression outputs are in the
 /// target's own units, averaged; for gaussian_nll models also a standard deviation, the
 /// ensemble's as a mixture's: √(mean(σ² + μ²) − mean(μ)²).
 public final class Predictor {
@@ -31,6 +33,8 @@ public final class Predictor {
     public let batchCapacity: Int
     /// Whether every member predicts a spread (gaussian_nll).
     public let hasSpread: Bool
+    /// Binary tasks: the decision threshold on p₁ (nil: the argmax).
+    public var threshold: Double?
     private var raw: [Float]
     private var squares: [Float]
 
@@ -70,9 +74,27 @@ public final class Predictor {
         featureNames = first.checkpoint.featureNames
         targetWidth = task == .regression ? first.model.outputUnits / first.config.model.loss.kind.outputsPerTarget : 1
         hasSpread = members.allSatisfy { $0.config.model.loss.kind == .gaussianNLL }
+        threshold = task == .binary ? first.checkpoint.decisions.threshold : nil
         self.batchCapacity = batchCapacity
         raw = [Float](repeating: 0, count: batchCapacity * Swift.max(inputColumns, members.map { $0.checkpoint.preprocessor.outputColumns }.max()!))
         squares = [Float](repeating: 0, count: batchCapacity * targetWidth)
+    }
+
+    /// Decides binary rows at `threshold` instead of the checkpoint's (`--threshold`).
+    public func override(threshold: Double?) throws {
+        guard let threshold else { return }
+        guard task == .binary else {
+            throw DataError(file: members[0].path, "--threshold applies to binary tasks, but this model's task is \"\(task.rawValue)\" (its decision is the most probable class)")
+        }
+        guard threshold > 0 && threshold < 1 else {
+            throw DataError(file: members[0].path, "--threshold \(threshold) is outside (0, 1); it is the probability of \"\(classNames[1])\" at which a row is decided positive")
+        }
+        self.threshold = threshold
+    }
+
+    /// The decided class of row `r` of probabilities `out` (rows × outputWidth).
+    public func decided(_ out: UnsafePointer<Float>, row r: Int) -> Int {
+        decidedClass(out + r * outputWidth, width: outputWidth, threshold: threshold)
     }
 
     /// Values per row: one probability per class, or one value per target.
@@ -95,20 +117,8 @@ public final class Predictor {
             e.forward()
             let z = e.buffer(member.model.outputs), units = member.model.outputUnits
             switch member.config.model.loss.kind {
-            case .crossEntropy, .hinge:
-                for r in 0..<n {
-                    var top = z[r * units]
-                    for k in 1..<units where z[r * units + k] > top { top = z[r * units + k] }
-                    var total: Float = 0
-                    for k in 0..<units { total += Foundation.exp(z[r * units + k] - top) }
-                    for k in 0..<units { out[r * width + k] += Foundation.exp(z[r * units + k] - top) / total }
-                }
-            case .binaryCrossEntropy:
-                for r in 0..<n {
-                    let positive = 1 / (1 + Foundation.exp(-z[r]))
-                    out[r * 2] += 1 - positive
-                    out[r * 2 + 1] += positive
-                }
+            case .crossEntropy, .hinge, .binaryCrossEntropy:
+                member.checkpoint.decisions.addProbabilities(outputs: UnsafePointer(z.baseAddress!), rows: n, units: units, into: out)
             case .gaussianNLL:
                 for r in 0..<n {
                     for k in 0..<targetWidth {

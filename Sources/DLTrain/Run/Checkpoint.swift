@@ -29,6 +29,8 @@ public struct Checkpoint {
     public var created: String
     /// A table's column encoding (meta/table.json), when the model was trained on one.
     public var table: TableEncoder? = nil
+    /// The temperature and threshold fitted after training (meta/model.json "decisions").
+    public var decisions = Decisions()
 
     /// What a checkpoint saves, as views of the trainer's buffers: nothing is copied.
     struct Contents {
@@ -40,6 +42,7 @@ public struct Checkpoint {
         let state: TrainingState
         let bestParameters: [Float]?
         let data: TrainingData
+        let decisions: Decisions
     }
 
     /// Saves `contents` to `path`.
@@ -89,6 +92,7 @@ public struct Checkpoint {
                     ("explained_variance", .array(p.explainedVariance.map(JSON.number))),
                     ("kept_variance_fraction", p.keptVarianceFraction.map(JSON.number) ?? .null),
                 ])),
+                ("decisions", trainer.decisions.json()),
                 ("optimizer", .object([("name", .string(trainer.config.optimizer.name)), ("steps", .number(Double(trainer.optimizerSteps)))])),
                 ("dltrain_version", .string(DLTrain.dltrainVersion)),
                 ("created", .string(utcTimestamp())),
@@ -226,6 +230,11 @@ public struct Checkpoint {
                           targetNames: model["targets"]?.items?.compactMap(\.string) ?? [],
                           dltrainVersion: model["dltrain_version"]?.string ?? "?", created: model["created"]?.string ?? "?")
         checkpoint.table = decoded
+        checkpoint.decisions = Decisions(json: model["decisions"])
+        let (temperature, threshold) = (checkpoint.decisions.temperature, checkpoint.decisions.threshold)
+        guard temperature.isFinite && temperature > 0, threshold.map({ $0 > 0 && $0 < 1 }) ?? true else {
+            throw notOurs("its decisions (temperature \(temperature), threshold \(threshold.map { "\($0)" } ?? "none")) are out of range")
+        }
         return checkpoint
     }
 

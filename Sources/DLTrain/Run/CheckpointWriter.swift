@@ -51,6 +51,16 @@ public final class CheckpointWriter: TrainingCallback {
     public func trainingEnded(_ history: [EpochRecord], trainer: Trainer) throws -> [TrainingEvent] {
         try save(last, trainer)
         var events: [TrainingEvent] = [.checkpointWritten(last)]
+        // The temperature and threshold were fitted on the final weights: best.h5 takes them
+        // when it holds those weights (restored by early stopping on best.h5's own monitor).
+        let state = trainer.state
+        if !trainer.decisions.isDefault && state.checkpointBestEpoch > 0 {
+            if trainer.config.earlyStopping?.restoreBest == true && state.bestEpoch == state.checkpointBestEpoch {
+                try save(best, trainer)
+            } else {
+                events.append(.notice("best.h5 (epoch \(state.checkpointBestEpoch)) keeps no temperature or threshold: they were fitted on the final weights, in last.h5; to have them in best.h5, let early stopping restore the best weights by the checkpoint's monitor"))
+            }
+        }
         // A snapshot ensemble (Huang et al. 2017): the models at the end of each cycle, their
         // predictions averaged, scored on the validation rows beside the final model alone.
         if snapshots.count >= 2, let validation = trainer.data.validation {

@@ -2,7 +2,9 @@ import Foundation
 
 /// Draws `curves.svg` in the run directory: loss (training, validation and the smoothed
 /// training loss), accuracy (or validation error for regression) and the learning rate
-/// against epochs. Redrawn after each epoch (at most every 2 seconds) and at the end.
+/// against epochs. Redrawn after each epoch (at most every 2 seconds) and at the end. A
+/// classifier with a validation split also gets `calibration.svg` at the end: the validation
+/// rows' reliability diagram, before and after training.calibration when it is set.
 public final class CurvesWriter: TrainingCallback {
     public let path: String
     private var lastWrite = Date.distantPast
@@ -16,6 +18,12 @@ public final class CurvesWriter: TrainingCallback {
 
     public func trainingEnded(_ history: [EpochRecord], trainer: Trainer) throws -> [TrainingEvent] {
         try draw(history, trainer)
+        if let (before, after) = trainer.validationCalibration {
+            let sets = trainer.config.calibratesTemperature
+                ? [("before", before), (String(format: "temperature %.3g", trainer.decisions.temperature), after)] : [("validation", before)]
+            let svg = EvaluationPlots.calibration(sets, title: "Reliability on the validation split")
+            try EvaluationPlots.writeText(svg, to: URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent("calibration.svg").path)
+        }
         return []
     }
 

@@ -75,6 +75,20 @@ public final class RunDirectory: TrainingCallback {
         if trainer.state.rollbacks > 0 || trainer.state.skippedBatches > 0 {
             members.append(("nonfinite", .object([("rollbacks", .number(Double(trainer.state.rollbacks))), ("skipped_batches", .number(Double(trainer.state.skippedBatches)))])))
         }
+        if let (before, after) = trainer.validationCalibration {
+            let d = trainer.decisions
+            members.append(("decisions", .object([
+                ("temperature", .number(d.temperature)), ("threshold", d.threshold.map(JSON.number) ?? .null),
+                ("threshold_rule", d.thresholdRule.map(JSON.string) ?? .null),
+                ("validation", .object([
+                    ("log_loss_before", .number(before.loss)), ("log_loss_after", .number(after.loss)),
+                    ("ece_before", .number(before.ece)), ("ece_after", .number(after.ece)),
+                    ("accuracy_before", .number(before.accuracy)), ("accuracy_after", .number(after.accuracy)),
+                    ("balanced_accuracy_before", .number(before.balancedAccuracy)), ("balanced_accuracy_after", .number(after.balancedAccuracy)),
+                    ("f1_macro_before", .number(before.macro.f1)), ("f1_macro_after", .number(after.macro.f1)),
+                ])),
+            ])))
+        }
         if let checkpoint = trainer.lastCheckpoint { members.append(("checkpoint", .string(checkpoint))) }
         if let snapshots = trainer.snapshotEnsemble {
             func object(_ m: [String: Double]) -> JSON { .object(m.keys.sorted().map { ("val_" + $0, JSON.number(m[$0]!)) }) }
@@ -115,7 +129,7 @@ public final class RunDirectory: TrainingCallback {
 
     /// The files of a run (a fit's or a cross-validation's); the first one present shows that
     /// a directory holds a run.
-    static let runFiles = ["checkpoints/last.h5", "checkpoints/best.h5", "metrics.csv", "summary.json", "folds.json", "config.json",
+    static let runFiles = ["checkpoints/last.h5", "checkpoints/best.h5", "metrics.csv", "summary.json", "folds.json", "config.json", "calibration.svg",
                            "curves.svg", "diagnostics.csv"]
 
     /// The first run file in `path`, or nil when it holds no run.

@@ -31,6 +31,8 @@ struct Chart {
     var title: String
     var xLabel: String
     var panels: [Panel]
+    /// Whole-number x ticks (epochs); off for rates and probabilities.
+    var integerXTicks = true
     let width = 760.0, panelHeight = 230.0, left = 78.0, right = 170.0, top = 64.0, gap = 70.0
 
     func svg() -> String {
@@ -77,7 +79,7 @@ struct Chart {
             out += "<line x1=\"\(f(left))\" x2=\"\(f(left + plotWidth))\" y1=\"\(f(y))\" y2=\"\(f(y))\" stroke=\"#e4e4e4\"/>\n"
             out += "<text x=\"\(f(left - 6))\" y=\"\(f(y + 4))\" text-anchor=\"end\">\(tickLabel(tick, panel.logY))</text>\n"
         }
-        for tick in Chart.ticks(xMin, xMax, log: panel.logX, integers: !panel.logX) {
+        for tick in Chart.ticks(xMin, xMax, log: panel.logX, integers: integerXTicks && !panel.logX) {
             let x = tx(tick)
             out += "<line x1=\"\(f(x))\" x2=\"\(f(x))\" y1=\"\(f(y0))\" y2=\"\(f(y0 + plotHeight))\" stroke=\"#f0f0f0\"/>\n"
             out += "<text x=\"\(f(x))\" y=\"\(f(y0 + plotHeight + 16))\" text-anchor=\"middle\">\(tickLabel(tick, panel.logX))</text>\n"
@@ -123,8 +125,10 @@ struct Chart {
         return String(format: "%g", v)
     }
 
-    private func f(_ v: Double) -> String { String(format: "%.1f", v) }
-    private func escape(_ s: String) -> String {
+    static func f(_ v: Double) -> String { String(format: "%.1f", v) }
+    private func f(_ v: Double) -> String { Chart.f(v) }
+    private func escape(_ s: String) -> String { Chart.escape(s) }
+    static func escape(_ s: String) -> String {
         s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
     }
 }

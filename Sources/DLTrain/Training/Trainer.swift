@@ -33,6 +33,10 @@ public final class Trainer {
     /// With training.snapshots: the snapshot files, the ensemble's validation metrics and the
     /// final model's, computed the same way (a callback's ``TrainingEvent/snapshotEnsemble(paths:ensemble:single:)``).
     public private(set) var snapshotEnsemble: (paths: [String], ensemble: [String: Double], single: [String: Double])?
+    /// The temperature and threshold fitted after training (training.calibration, training.threshold).
+    public internal(set) var decisions = Decisions()
+    /// The validation split's probabilities before and after the decisions (for summary.json and calibration.svg).
+    public internal(set) var validationCalibration: (before: ClassificationMetrics, after: ClassificationMetrics)?
 
     public var history: [EpochRecord] { state.history }
 
@@ -43,7 +47,7 @@ public final class Trainer {
     let step: Executor<Float>
     let evaluation: Executor<Float>
     let trainLoader: BatchLoader
-    private let validationLoader: BatchLoader?
+    let validationLoader: BatchLoader?
     private let testLoader: BatchLoader?
     var bestParameters: [Float]?
     var isClassification: Bool { config.task != .regression }
@@ -79,7 +83,7 @@ public final class Trainer {
                               "\(image.shape) holds \(image.shape.reduce(1, *)) pixels but the data has \(data.train.columns) features per row")
         }
         do {
-            model = try Model(inputs: inputs, spec: config.model.embedding(data.table))
+            model = try Model(inputs: inputs, spec: config.model.embedding(data.table).weighted(data.classWeights))
         } catch let e as ModelError {
             let raw = (try? JSON.parse(String(contentsOfFile: config.file, encoding: .utf8))) ?? config.resolved
             throw config.error(at: "model.\(e.path)", e.message, in: raw)
@@ -276,6 +280,7 @@ public final class Trainer {
             for i in 0..<parameters.count { parameters.values[i] = best[i] }
             try notice("restored the weights of epoch \(state.bestEpoch), the best by \(stopping.monitor)")
         }
+        try fitDecisions()
         if let testLoader { testMetrics = try evaluate(testLoader) }
         try phase { try $0.trainingEnded(history, trainer: self) }
         for c in callbacks { try c.runFinished(self) }
@@ -349,6 +354,6 @@ public final class Trainer {
     /// Everything a checkpoint saves, as views of the live buffers.
     var checkpointContents: Checkpoint.Contents {
         Checkpoint.Contents(config: config, graph: model.graph, parameters: parameters, optimizerState: optimizerState,
-                            optimizerSteps: optimizerSteps, state: state, bestParameters: bestParameters, data: data)
+                            optimizerSteps: optimizerSteps, state: state, bestParameters: bestParameters, data: data, decisions: decisions)
     }
 }

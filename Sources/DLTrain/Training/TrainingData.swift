@@ -19,6 +19,8 @@ public final class TrainingData {
     /// A CSV table's column encoding (categories, gaps, dates), fitted on the training rows;
     /// nil for numeric data read as it is.
     public let table: TableEncoder?
+    /// training.class_weight resolved against the training rows' classes: one weight per class, in class order.
+    public private(set) var classWeights: [Double]?
     /// What reading the table did that the user should hear of (rows dropped, unseen levels).
     public private(set) var notes: [String] = []
     /// Seconds spent reading the training table before this was made (by the config's defaults).
@@ -38,6 +40,10 @@ public final class TrainingData {
             }
             let stream = try HDF5Rows(spec, kind: kind, memoryLimitMB: limit)
             try TrainingData.checkClasses(stream.classNames, config: config)
+            if config.balancedSampling {
+                throw ConfigError(file: config.file, path: "training.sampling", "balanced sampling draws rows of each class from memory, but the training file is streamed (larger than data.memory_limit_mb); raise the limit or weigh the classes with training.class_weight")
+            }
+            classWeights = try TrainingData.classWeights(config, classes: stream.classNames, labels: stream.targets)
             preprocessor = try Preprocessor(fitting: settings.preprocess, columns: stream.columns,
                                             featureNames: (0..<stream.columns).map { "x\($0)" },
                                             targets: settings.preprocess.standardizeTargets ? stream.targets : [], targetWidth: stream.targetWidth) { body in
@@ -88,7 +94,12 @@ public final class TrainingData {
 
         preprocessor = try Preprocessor(fitting: settings.preprocess, on: all, indices: remaining,
                                         passthroughColumns: table.map { $0.width - $0.numericWidth } ?? 0)
-        train = InMemoryRows(all, indices: remaining)
+        train = InMemoryRows(all, indices: remaining, balancingClasses: config.balancedSampling ? classNames.count : nil)
+        classWeights = try TrainingData.classWeights(config, classes: classNames, labels: remaining.map { all.targets[$0 * all.targetWidth] })
+        if let classWeights, case .balanced? = config.classWeight {
+            notes.append("training.class_weight balanced: " + zip(classNames, classWeights).map { String(format: "%@ %.4g", $0, $1) }.joined(separator: ", "))
+        }
+        if config.balancedSampling { notes.append("training.sampling balanced: each epoch draws \(classNames.count) classes equally often (\(remaining.count / classNames.count) rows each)") }
         validation = try validationRows.map { InMemoryRows(all, indices: $0) }
             ?? (fold == nil ? TrainingData.file(settings.validation, kind: kind, classes: classNames, columns: all.columns, table: table) : nil)
         test = try testRows.map { InMemoryRows(all, indices: $0) }
@@ -203,6 +214,26 @@ public final class TrainingData {
         }
     }
 
+    /// One weight per class for training.class_weight: balanced is scikit-learn's
+    /// n / (C · n_k) over the training rows' `labels`; named weights are checked against the
+    /// classes (the nearest name for a typo) and the others weigh 1.
+    static func classWeights(_ config: Config, classes: [String], labels: [Float]) throws -> [Double]? {
+        switch config.classWeight {
+        case nil: return nil
+        case .balanced:
+            var counts = [Int](repeating: 0, count: classes.count)
+            for y in labels { counts[Int(y)] += 1 }
+            return counts.map { $0 > 0 ? Double(labels.count) / Double(classes.count * $0) : 1 }
+        case .perClass(let named):
+            for name in named.keys.sorted() where !classes.contains(name) {
+                let hint = nearest(name, in: classes).map { "did you mean \"\($0)\"? " } ?? ""
+                throw ConfigError(file: config.file, path: "training.class_weight.\(name)",
+                                  "\"\(name)\" is not a class of the training data; \(hint)the classes are \(classes.prefix(12).joined(separator: ", "))\(classes.count > 12 ? ", ..." : "")")
+            }
+            return classes.map { named[$0] ?? 1 }
+        }
+    }
+
     static func isSplit(_ holdout: Config.DataSettings.Holdout?) -> Bool {
         if case .split? = holdout { return true }
         return false
@@ -218,6 +249,14 @@ extension ModelSpec {
     func embedding(_ table: TableEncoder?) -> ModelSpec {
         var spec = self
         spec.embeddings = (table?.embeddings ?? []).map { EmbeddingSpec(column: $0.name, levels: $0.levels, dim: $0.dim) }
+        return spec
+    }
+
+    /// This spec with its loss weighted per class (training.class_weight, resolved on the training rows).
+    func weighted(_ classWeights: [Double]?) -> ModelSpec {
+        guard let classWeights else { return self }
+        var spec = self
+        spec.loss.classWeights = classWeights
         return spec
     }
 }

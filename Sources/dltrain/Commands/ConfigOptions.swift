@@ -25,3 +25,9 @@ struct ConfigOptions: ParsableArguments {
         return try Config.load(table: file, target: target, overrides: overrides, crossValidation: crossValidation)
     }
 }
+
+/// `--threshold`, shared by eval and predict: the binary decision threshold in place of the checkpoint's.
+struct ThresholdOption: ParsableArguments {
+    @Option(help: ArgumentHelp("Binary tasks: decide a row positive when its probability is at least T, in place of the checkpoint's threshold (default 0.5, or training.threshold's).", valueName: "T"))
+    var threshold: Double?
+}

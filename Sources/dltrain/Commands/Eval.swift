@@ -16,6 +16,10 @@ struct Eval: ParsableCommand {
             and preprocessed with each checkpoint's stored preprocessing. --split recomputes the
             training file's train, validation or test split exactly as fit made it.
             The confusion matrix has a row per true class and a column per predicted class.
+            Classification also reports balanced accuracy, macro F1, MCC, ROC AUC (binary, or
+            one-vs-rest macro), PR AUC (binary: average precision), log loss, Brier score and
+            ECE (15 bins), as scikit-learn defines them, and the threshold in use.
+            --plots DIR writes roc.svg, pr.svg, calibration.svg and confusion.svg.
             """
     )
 
@@ -31,6 +35,11 @@ struct Eval: ParsableCommand {
     @Option(name: .customLong("top-k"), help: "Also report top-k accuracy.")
     var topK: Int?
 
+    @OptionGroup var decision: ThresholdOption
+
+    @Option(help: ArgumentHelp("Write roc.svg, pr.svg, calibration.svg and confusion.svg into this directory.", valueName: "DIR"))
+    var plots: String?
+
     @Flag(help: "Print one JSON object on stdout instead of the table.")
     var json = false
 
@@ -39,7 +48,7 @@ struct Eval: ParsableCommand {
     }
 
     func run() throws {
-        let result = try Evaluation.evaluate(checkpoints: checkpoints, path: data, split: split, topK: topK)
+        let result = try Evaluation.evaluate(checkpoints: checkpoints, path: data, split: split, topK: topK, threshold: decision.threshold, plots: plots)
         print(json ? result.json.rendered(indent: nil) : result.text)
     }
 }

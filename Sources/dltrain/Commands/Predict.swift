@@ -10,8 +10,10 @@ struct Predict: ParsableCommand {
             Example:
               dltrain predict runs/digits/checkpoints/best.h5 --data new.csv --out predictions.csv
 
-            Classification: a column `predicted` (the class by its name) and one
-            `probability_CLASS` column per class. Regression: one column per target, in the
+            Classification: a column `predicted` (the class by its name: the most probable,
+            or for a binary task the positive class when its probability reaches the
+            checkpoint's threshold or --threshold) and one `probability_CLASS` column per
+            class (temperature-scaled when the run calibrated). Regression: one column per target, in the
             target's units (and TARGET_std for gaussian_nll models). A target column in the
             input is allowed and ignored. Large inputs are read in chunks: memory stays bounded.
             Several checkpoints average their predictions (an ensemble).
@@ -27,8 +29,10 @@ struct Predict: ParsableCommand {
     @Option(help: "Where to write the predictions (CSV).")
     var out: String
 
+    @OptionGroup var decision: ThresholdOption
+
     func run() throws {
-        let (rows, notes) = try Evaluation.predict(checkpoints: checkpoints, path: data, output: out)
+        let (rows, notes) = try Evaluation.predict(checkpoints: checkpoints, path: data, output: out, threshold: decision.threshold)
         for note in notes { printError(note) }
         printError("wrote \(rows) predictions to \(out)")
     }
