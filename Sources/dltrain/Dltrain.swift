@@ -19,7 +19,7 @@ struct Dltrain: ParsableCommand {
             2 bad usage, config or data.
             """,
         version: dltrainVersion,
-        subcommands: [Fit.self, Init.self, Eval.self, Predict.self, Inspect.self, Export.self, SweepCommand.self, GradCheck.self, Check.self, SchemaCommand.self]
+        subcommands: [Fit.self, Init.self, Eval.self, Predict.self, Explain.self, Inspect.self, Export.self, SweepCommand.self, GradCheck.self, Check.self, SchemaCommand.self]
     )
 
     /// Runs the command; maps errors to the documented exit codes (ArgumentParser's own

@@ -199,6 +199,39 @@ import Testing
         #expect(try epoch(make(), width: 4).rows == first.rows)
     }
 
+    /// Balanced sampling: 34 rows of class 0 and 6 of class 1 (indices 3, 7, ..., 23 are
+    /// class 1). An epoch has 40 draws, 20 of each class: the 6 rows repeat 3 or 4 times,
+    /// 20 of the 34 appear once. The epoch follows from the generator alone.
+    @Test func balancedEpochsDrawClassesEquallyOften() throws {
+        let rows = 40
+        let labels = (0..<rows).map { $0 % 4 == 3 && $0 < 24 ? Float(1) : 0 }
+        let data = Dataset(features: (0..<(rows * 3)).map(Float.init), rows: rows, columns: 3, featureNames: ["a", "b", "c"],
+                           targets: labels, classNames: ["no", "yes"])
+        let p = try Preprocessor(fitting: PreprocessSpec(), on: data)
+        let make = { BatchLoader(producer: InMemoryRows(data, balancingClasses: 2), batchSize: 8, shuffled: true, preprocessor: p,
+                                 encoding: .indices, seed: 4, prefetching: false) }
+        let loader = make()
+        var epochs: [[Int]] = []
+        for _ in 0..<3 {
+            let drawn = try epoch(loader, width: 1).rows
+            #expect(drawn.count == rows)
+            let minority = drawn.filter { labels[$0] == 1 }, majority = drawn.filter { labels[$0] == 0 }
+            #expect(minority.count == 20 && majority.count == 20)
+            let repeats = Dictionary(grouping: minority, by: { $0 }).mapValues(\.count)
+            #expect(repeats.count == 6 && repeats.values.allSatisfy { $0 == 3 || $0 == 4 }, "\(repeats)")
+            #expect(Set(majority).count == 20)
+            epochs.append(drawn)
+        }
+        #expect(epochs[0] != epochs[1])
+        // A loader started at the second epoch's generator state draws that epoch again.
+        let again = make()
+        _ = try epoch(again, width: 1)
+        let state = again.rng
+        let resumed = make()
+        resumed.rng = state
+        #expect(try epoch(resumed, width: 1).rows == epochs[1])
+    }
+
     @Test func dropLastAndSubsetsAndStoppingEarly() throws {
         let data = Self.data()
         let p = try Preprocessor(fitting: PreprocessSpec(), on: data)

@@ -72,6 +72,9 @@ import Testing
         spec.loss.labelSmoothing = 0.1
         spec.loss.classWeights = [1, 2.5, 0.5]
         try expectNetworkGradients(spec)
+        var weightedBinary = mlp(LayerSpec(name: "h", units: 4, activation: .tanh), loss: .binaryCrossEntropy, outputs: 1)
+        weightedBinary.loss.classWeights = [0.6, 3]
+        try expectNetworkGradients(weightedBinary)
         var huber = mlp(LayerSpec(name: "h", units: 4, activation: .tanh), loss: .huber, outputs: 1)
         huber.loss.huberDelta = 0.3  // some residuals on each side of δ
         try expectNetworkGradients(huber)
@@ -168,6 +171,12 @@ import Testing
         #expect(close(try lossValue(LossSpec(.huber), outputs: [1.5, -1], columns: 1, targets: [1, 1]), (0.125 + 1.5) / 2))
         // BCE from logit 0 is log 2 for either target.
         #expect(close(try lossValue(LossSpec(.binaryCrossEntropy), outputs: [0, 0], columns: 1, targets: [1, 0]), Double.log(2)))
+        // Weighted (w₀ 1, w₁ 3): logit 2 for a positive row (log(1 + e⁻²)) and for a negative
+        // one (log(1 + e²)) → (3 log(1 + e⁻²) + log(1 + e²)) / 4.
+        var weighted = LossSpec(.binaryCrossEntropy)
+        weighted.classWeights = [1, 3]
+        #expect(close(try lossValue(weighted, outputs: [2, 2], columns: 1, targets: [1, 0]),
+                      (3 * Double.log(1 + Double.exp(-2)) + Double.log(1 + Double.exp(2))) / 4))
         // Gaussian NLL with μ = 1, s such that softplus(s) + 1e-6 = 2: ½(log 2 + 1/2) against y = 2.
         let s = Double.log(Double.exp(2 - 1e-6) - 1)
         #expect(close(try lossValue(LossSpec(.gaussianNLL), outputs: [1, s], columns: 2, targets: [2]), 0.5 * (Double.log(2) + 0.5)))
