@@ -61,6 +61,8 @@ import Testing
             let d = try Checkpoint.read(path).decisions
             #expect(d.threshold == threshold && d.temperature == temperature, "\(path): \(d)")
         }
+        let inspect = try cli.run(["inspect", best])
+        #expect(inspect.stdout.contains("decisions: temperature ") && inspect.stdout.contains("chosen for f1 on the validation split"), "\(inspect.stdout)")
         // eval decides at the stored threshold; --threshold overrides it.
         let eval = try JSON.parse(try cli.run(["eval", best, "--data", data, "--json"]).stdout)
         #expect(eval["threshold"]?.number == threshold && eval["mcc"]?.number != nil && eval["pr_auc"]?.number != nil)

@@ -43,16 +43,17 @@ import Testing
         #expect(result["outputs"] as? [String] == outputs)
         let difference = result["max_abs_diff"] as? Double
         #expect(difference != nil && difference! < 1e-5, "\(result)")
+        if outputs.contains("label") { #expect(result["label_mismatches"] as? Int == 0, "\(result)") }
     }
 
     func data(_ name: String) -> String { CLITests.packageRoot.appendingPathComponent("data/\(name)").path }
 
     @Test(arguments: [
-        ("configs/xor.json", "xor.csv", ["probabilities"]),
-        ("configs/iris.json", "iris.csv", ["probabilities"]),
-        ("configs/digits.json", "digits.csv", ["probabilities"]),
+        ("configs/xor.json", "xor.csv", ["probabilities", "label"]),
+        ("configs/iris.json", "iris.csv", ["probabilities", "label"]),
+        ("configs/digits.json", "digits.csv", ["probabilities", "label"]),
         ("configs/regression.json", "iris-petal-width.csv", ["predictions"]),
-        ("configs/residual.json", "digits.csv", ["probabilities"]),
+        ("configs/residual.json", "digits.csv", ["probabilities", "label"]),
     ])
     func exampleConfigsMatchPredict(config: String, data: String, outputs: [String]) throws {
         let result = try roundTrip(config, data: self.data(data), ["training.epochs=8"])
@@ -88,7 +89,7 @@ import Testing
              "training": {"epochs": 15, "batch_size": 16}}
             """
         try config.write(to: dir.appendingPathComponent("all.json"), atomically: true, encoding: .utf8)
-        expectMatch(try roundTrip(dir.appendingPathComponent("all.json").path, data: data("iris.csv")), rows: 150, outputs: ["probabilities"])
+        expectMatch(try roundTrip(dir.appendingPathComponent("all.json").path, data: data("iris.csv")), rows: 150, outputs: ["probabilities", "label"])
     }
 
     /// gaussian_nll: the mean and the standard deviation, both in the target's units
@@ -107,7 +108,7 @@ import Testing
     /// hinge: probabilities are the softmax of the class scores, as predict reports them.
     @Test func hingeMatchesPredict() throws {
         let result = try roundTrip("configs/iris.json", data: data("iris.csv"), ["model.loss=hinge", "data.preprocess.standardize=true"])
-        expectMatch(result, rows: 150, outputs: ["probabilities"])
+        expectMatch(result, rows: 150, outputs: ["probabilities", "label"])
     }
 
     @Test func badExportsExitTwo() throws {

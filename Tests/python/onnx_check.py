@@ -7,8 +7,9 @@
       float32 values.
   onnx_check.py compare MODEL.onnx HELDOUT.csv PREDICTIONS.csv [SAFETENSORS CHECKPOINT.h5]
       Validates the model with onnx.checker (full check), runs it in onnxruntime on the
-      held-out rows and prints JSON: rows, the outputs, and the largest absolute difference
-      from dltrain predict's columns. With a safetensors file and its checkpoint, also
+      held-out rows and prints JSON: rows, the outputs, the largest absolute difference
+      from dltrain predict's columns, and for classifiers the rows whose `label` output is
+      not predict's `predicted` class. With a safetensors file and its checkpoint, also
       compares every tensor with the checkpoint's datasets (h5py).
 """
 import csv
@@ -52,9 +53,12 @@ def compare(model_path, heldout_path, predictions_path, safetensors_path=None, c
     # Classification: "predicted" then one probability column per class; regression: the
     # predictions, then (gaussian_nll) the standard deviations.
     numeric = np.array([[float(v) for v in r[1:]] if header[0] == "predicted" else [float(v) for v in r] for r in body])
-    ours = np.concatenate(outputs, axis=1)
+    got = dict(zip(names, outputs))
+    ours = np.concatenate([got[n] for n in names if n != "label"], axis=1)
     result = {"rows": len(x), "outputs": names, "shape": list(ours.shape),
               "max_abs_diff": float(np.abs(ours - numeric).max()) if ours.shape == numeric.shape else None}
+    if "label" in got:
+        result["label_mismatches"] = int(sum(str(a[0]) != r[0] for a, r in zip(got["label"], body)))
     if safetensors_path:
         import h5py
         from safetensors.numpy import load_file

@@ -23,6 +23,13 @@ public enum Inspection {
         lines.append("")
         lines.append("task \(config.task.rawValue); data \(config.data.train.path)")
         if !checkpoint.classNames.isEmpty { lines.append("classes (index order): \(checkpoint.classNames.joined(separator: ", "))") }
+        let d = checkpoint.decisions
+        if !d.isDefault {
+            var parts: [String] = []
+            if d.temperature != 1 { parts.append(String(format: "temperature %.4g (logits divided before the probabilities)", d.temperature)) }
+            if let t = d.threshold { parts.append(String(format: "threshold %.4g on p(%@)", t, checkpoint.classNames.last ?? "positive") + (d.thresholdRule.map { $0 == "fixed" ? ", from the config" : ", chosen for \($0) on the validation split" } ?? "")) }
+            lines.append("decisions: " + parts.joined(separator: "; "))
+        }
         let p = checkpoint.preprocessor
         var steps: [String] = []
         if p.fill != nil { steps.append("missing values filled with training means") }
