@@ -14,4 +14,14 @@ void dl_adam_update(float *theta, const float *g, float *m, float *v, long count
 void dl_sgemm_narrow(long m, long n, long k, float alpha, const float *a, long lda,
                      const float *b, long ldb, float beta, float *c, long ldc);
 
+/// A spin-wait hint to the CPU (x86's `pause`): a thread polling a flag yields the core's
+/// pipeline to its sibling and saves power, without giving the core up.
+static inline void dl_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
 #endif
