@@ -9,8 +9,9 @@ import Foundation
 /// matters). A table's category (its one-hot block or embedding index), date (its expanded
 /// parts) and number with its missing indicator each move as one column.
 ///
-/// The file is read in chunks of up to ``chunkRows`` rows, and each column is shuffled
-/// within a chunk, so a large file is never held whole. The (repeat, column) passes run on
+/// Rows are explained in chunks of up to ``chunkRows``, each column shuffled within a chunk:
+/// a numeric CSV or HDF5 file is streamed and never held whole (a raw table is read whole
+/// first, as `eval` reads it). The (repeat, column) passes run on
 /// two threads, each with its own predictor and single-threaded products; every pass draws
 /// from a generator seeded by (seed, repeat, column, chunk), so the result does not depend on
 /// which thread ran it.
