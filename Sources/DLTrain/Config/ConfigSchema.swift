@@ -222,7 +222,7 @@ public enum ConfigSchema {
             .init("class_weight", .anyOf([.string(allowed: ["balanced"]), .map(.number(.init(minimum: 0, exclusiveMinimum: true)))]),
                   "cross_entropy and binary_cross_entropy: \"balanced\" (n_rows / (n_classes · rows of the class), from the training rows) or a weight per class name (others 1); the loss is the weighted mean"),
             .init("sampling", .string(allowed: ["none", "balanced"]), default: .string("none"),
-                  "balanced: each epoch draws every class equally often (rows of small classes repeat, of large ones are left out in turn), from the seed"),
+                  "balanced: each epoch draws every class equally often (rows of small classes repeat, of large ones a random part is left out), from the seed"),
             .init("threshold", .anyOf([.number(.init(minimum: 0, maximum: 1, exclusiveMinimum: true, exclusiveMaximum: true)), .string(allowed: ["f1", "balanced_accuracy"])]),
                   "binary: the probability at which a row is decided positive, or \"f1\" / \"balanced_accuracy\" to choose it on the validation split after training (default: 0.5)"),
             .init("calibration", .string(allowed: ["none", "temperature"]), default: .string("none"),
