@@ -50,6 +50,7 @@ enum EvaluationPlots {
         let title = m.classes.count == 2 ? "ROC curve of \"\(m.classes[1])\"" : "ROC curves, one class against the rest"
         var chart = Chart(title: title, xLabel: "false positive rate", panels: [Chart.Panel(title: "\(m.rows) rows", yLabel: "true positive rate", series: series)])
         chart.integerXTicks = false
+        chart.right = 230
         return chart.svg()
     }
 
@@ -70,6 +71,7 @@ enum EvaluationPlots {
         let title = m.classes.count == 2 ? "Precision and recall of \"\(m.classes[1])\"" : "Precision and recall, one class against the rest"
         var chart = Chart(title: title, xLabel: "recall", panels: [Chart.Panel(title: "\(m.rows) rows", yLabel: "precision", series: series)])
         chart.integerXTicks = false
+        chart.right = 230
         return chart.svg()
     }
 

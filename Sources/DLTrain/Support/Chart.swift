@@ -33,7 +33,9 @@ struct Chart {
     var panels: [Panel]
     /// Whole-number x ticks (epochs); off for rates and probabilities.
     var integerXTicks = true
-    let width = 760.0, panelHeight = 230.0, left = 78.0, right = 170.0, top = 64.0, gap = 70.0
+    /// The legend's room right of the plot (wider for long series names).
+    var right = 170.0
+    let width = 760.0, panelHeight = 230.0, left = 78.0, top = 64.0, gap = 70.0
 
     func svg() -> String {
         let height = top + Double(panels.count) * (panelHeight + gap)
