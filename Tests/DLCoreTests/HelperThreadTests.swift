@@ -6,8 +6,9 @@ import Testing
 /// it back in `finish()` (immediately after `start`, the caller often wins; after a spin, the
 /// helper does), the job's writes are visible when `finish()` returns, and two threads that
 /// want it at once (the training step and the batch loader's PCA projection) each either
-/// claim it or do their work themselves: nothing is lost, nothing waits forever.
-@Suite struct HelperThreadTests {
+/// claim it or do their work themselves: nothing is lost, nothing waits forever. Serialized:
+/// the single caller's test counts its claims, which the two-thread test would take.
+@Suite(.serialized) struct HelperThreadTests {
     static let increment: @convention(c) (UnsafeMutableRawPointer) -> Void = { raw in
         raw.assumingMemoryBound(to: Int.self).pointee += 1
     }

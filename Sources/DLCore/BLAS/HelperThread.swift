@@ -18,6 +18,9 @@ import Synchronization
 /// for up to ``helperSpin`` after finishing one, the caller for the helper's half for up to
 /// ``callerSpin``, and only then sleeps. A post nobody waited for is then a plain atomic
 /// increment; the semaphores stay balanced (a wake-up whose job was taken finds nothing pending).
+/// Past the first ``pureSpin`` a poller yields its core on every round (`sched_yield`): with
+/// more busy threads than cores (two processes, or the tests), the thread it waits for may
+/// need that very core.
 public final class HelperThread: @unchecked Sendable {
     /// A C function and its argument: the caller keeps the argument alive until ``finish()``.
     public struct Job {
@@ -40,8 +43,8 @@ public final class HelperThread: @unchecked Sendable {
     private let pending = Atomic<Int>(0)
     /// Set by the helper when the job it took is done.
     private let completed = Atomic<Bool>(false)
-    /// Polling budgets, in nanoseconds, before sleeping on a semaphore.
-    static let helperSpin = 100_000, callerSpin = 2_000_000
+    /// Polling budgets, in nanoseconds: before sleeping on a semaphore, and before yielding the core each round.
+    static let helperSpin = 100_000, callerSpin = 2_000_000, pureSpin = 10_000
     private var wake = sem_t(), done = sem_t()
 
     private init() {
@@ -97,20 +100,22 @@ public final class HelperThread: @unchecked Sendable {
         claimed.store(false, ordering: .releasing)
     }
 
-    /// Polls `condition` (with the CPU's spin hint) until it holds, true, or `nanoseconds`
-    /// pass, false.
+    /// Polls `condition` until it holds, true, or `nanoseconds` pass, false: with the CPU's
+    /// spin hint for ``pureSpin``, then yielding the core between polls.
     @inline(__always)
     static func poll(nanoseconds budget: Int, until condition: () -> Bool) -> Bool {
         var start = timespec(), now = timespec()
         clock_gettime(CLOCK_MONOTONIC, &start)
-        var polls = 0
+        var polls = 0, yielding = false
         while !condition() {
             polls += 1
-            if polls & 63 == 0 {
+            if yielding || polls & 63 == 0 {
                 clock_gettime(CLOCK_MONOTONIC, &now)
-                if (now.tv_sec - start.tv_sec) * 1_000_000_000 + (now.tv_nsec - start.tv_nsec) > budget { return false }
+                let elapsed = (now.tv_sec - start.tv_sec) * 1_000_000_000 + (now.tv_nsec - start.tv_nsec)
+                if elapsed > budget { return false }
+                yielding = elapsed > pureSpin
             }
-            dl_cpu_relax()
+            if yielding { sched_yield() } else { dl_cpu_relax() }
         }
         return true
     }
