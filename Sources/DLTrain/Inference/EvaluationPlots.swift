@@ -20,14 +20,8 @@ enum EvaluationPlots {
         }
         let files = [("roc.svg", roc(metrics)), ("pr.svg", precisionRecall(metrics)),
                      ("calibration.svg", calibration([("predictions", metrics)], title: "Reliability diagram")), ("confusion.svg", confusion(metrics))]
-        for (name, svg) in files { try writeText(svg, to: "\(directory)/\(name)") }
+        for (name, svg) in files { try writeTextAtomically(svg, to: "\(directory)/\(name)") }
         return "plots: " + files.map { "\(directory)/\($0.0)" }.joined(separator: ", ")
-    }
-
-    static func writeText(_ text: String, to path: String) throws {
-        guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8)) else {
-            throw RunFailure("cannot write \(path) (does its directory exist, is the disk full?)")
-        }
     }
 
     /// The classes drawn: the positive one of a binary task, every class otherwise (at most 10).

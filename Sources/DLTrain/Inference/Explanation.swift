@@ -229,18 +229,17 @@ public enum Explanation {
 
     public static func table(_ r: Result) -> String {
         let width = Swift.max(8, (r.importances.map(\.column.count).max() ?? 0) + 2)
-        func pad(_ s: String, _ w: Int, right: Bool = false) -> String {
-            let space = String(repeating: " ", count: Swift.max(0, w - s.count))
-            return right ? space + s : s + space
-        }
         var lines = [String(format: "permutation importance: the drop in %@ (%.4f on %d rows) when a column is shuffled, %d repeat%@, seed %llu",
                             r.metric, r.baseline, r.rows, r.repeats, r.repeats == 1 ? "" : "s", r.seed), ""]
-        lines.append(pad("rank", 6) + pad("column", width) + pad("mean", 12, right: true) + pad("std", 12, right: true))
+        lines.append(padded("rank", 6) + padded("column", width) + padded("mean", 12, right: true) + padded("std", 12, right: true))
         for (k, i) in r.importances.enumerated() {
-            lines.append(pad("\(k + 1)", 6) + pad(i.column, width) + pad(String(format: "%.5f", i.mean), 12, right: true) + pad(String(format: "%.5f", i.std), 12, right: true))
+            lines.append(padded("\(k + 1)", 6) + padded(i.column, width) + padded(String(format: "%.5f", i.mean), 12, right: true) + padded(String(format: "%.5f", i.std), 12, right: true))
         }
         return lines.joined(separator: "\n")
     }
+
+    /// Writes ``svg(_:)`` to `path`.
+    public static func writePlot(_ r: Result, to path: String) throws { try writeTextAtomically(svg(r), to: path) }
 
     /// importance.svg: a horizontal bar per column, most important on top, with ±1 std.
     public static func svg(_ r: Result) -> String {

@@ -40,6 +40,13 @@ func decidedClass(_ row: UnsafePointer<Float>, width c: Int, threshold: Double?)
     return argmax(row, width: c)
 }
 
+/// `s` with spaces after it (or before it, `right`) to `width` characters: the columns of the
+/// console tables (eval's, explain's).
+func padded(_ s: String, _ width: Int, right: Bool = false) -> String {
+    let space = String(repeating: " ", count: Swift.max(0, width - s.count))
+    return right ? space + s : s + space
+}
+
 /// Classification metrics accumulated over batches of predicted class probabilities, with
 /// scikit-learn's definitions (a test computes each with scikit-learn and asks for 1e-6):
 ///
@@ -270,24 +277,20 @@ public struct ClassificationMetrics {
         lines.append(second)
         lines.append(String(format: "Brier %.4f  ECE %.4f", brier, ece) + (classes.count == 2 ? String(format: "  threshold %.4g", threshold ?? 0.5) : ""))
         let width = Swift.max(12, (classes.map(\.count).max() ?? 0) + 2)
-        func pad(_ s: String, _ w: Int, right: Bool = false) -> String {
-            let space = String(repeating: " ", count: Swift.max(0, w - s.count))
-            return right ? space + s : s + space
-        }
         lines.append("")
-        lines.append(pad("class", width) + ["precision", "recall", "f1", "support"].map { pad($0, 10, right: true) }.joined())
+        lines.append(padded("class", width) + ["precision", "recall", "f1", "support"].map { padded($0, 10, right: true) }.joined())
         for (name, s) in zip(classes, perClass) {
-            lines.append(pad(name, width) + [String(format: "%.4f", s.precision), String(format: "%.4f", s.recall), String(format: "%.4f", s.f1), "\(s.support)"].map { pad($0, 10, right: true) }.joined())
+            lines.append(padded(name, width) + [String(format: "%.4f", s.precision), String(format: "%.4f", s.recall), String(format: "%.4f", s.f1), "\(s.support)"].map { padded($0, 10, right: true) }.joined())
         }
         for (name, s) in [("macro avg", macro), ("weighted avg", weighted)] {
-            lines.append(pad(name, width) + [String(format: "%.4f", s.precision), String(format: "%.4f", s.recall), String(format: "%.4f", s.f1), "\(s.support)"].map { pad($0, 10, right: true) }.joined())
+            lines.append(padded(name, width) + [String(format: "%.4f", s.precision), String(format: "%.4f", s.recall), String(format: "%.4f", s.f1), "\(s.support)"].map { padded($0, 10, right: true) }.joined())
         }
         lines.append("")
         lines.append("confusion matrix (rows: true class, columns: predicted class)")
         let cell = Swift.max(6, (classes.map(\.count).max() ?? 0) + 1, String(confusion.flatMap { $0 }.max() ?? 0).count + 1)
-        lines.append(pad("", width) + classes.map { pad($0, cell, right: true) }.joined())
+        lines.append(padded("", width) + classes.map { padded($0, cell, right: true) }.joined())
         for (name, row) in zip(classes, confusion) {
-            lines.append(pad(name, width) + row.map { pad("\($0)", cell, right: true) }.joined())
+            lines.append(padded(name, width) + row.map { padded("\($0)", cell, right: true) }.joined())
         }
         return lines.joined(separator: "\n")
     }

@@ -22,7 +22,7 @@ public final class CurvesWriter: TrainingCallback {
             let sets = trainer.config.calibratesTemperature
                 ? [("before", before), (String(format: "temperature %.3g", trainer.decisions.temperature), after)] : [("validation", before)]
             let svg = EvaluationPlots.calibration(sets, title: "Reliability on the validation split")
-            try EvaluationPlots.writeText(svg, to: URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent("calibration.svg").path)
+            try writeTextAtomically(svg, to: URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent("calibration.svg").path)
         }
         return []
     }
@@ -63,13 +63,7 @@ public final class CurvesWriter: TrainingCallback {
         panels.append(Chart.Panel(title: "Learning rate (\(trainer.config.schedule.kind.rawValue))", yLabel: "learning rate",
                                   series: [Chart.Series(name: "lr", points: rates, color: "#2ca02c")], logY: rateSpread > 20))
         let chart = Chart(title: "dltrain: \((trainer.config.file as NSString).lastPathComponent)", xLabel: "epoch", panels: panels)
-        let temporary = path + ".\(getpid()).tmp"
-        do {
-            try chart.svg().write(toFile: temporary, atomically: false, encoding: .utf8)
-            guard rename(temporary, path) == 0 else { throw RunFailure("rename failed") }
-        } catch {
-            throw RunFailure("cannot write \(path): \(error)")
-        }
+        try writeTextAtomically(chart.svg(), to: path)
         lastWrite = Date()
     }
 }

@@ -113,17 +113,7 @@ public final class RunDirectory: TrainingCallback {
 
     private func format(_ x: Double) -> String { String(format: "%.6g", x) }
 
-    private func write(_ name: String, _ text: String) throws {
-        let final = "\(path)/\(name)", temporary = "\(path)/.\(name).\(getpid()).tmp"
-        do {
-            try text.write(toFile: temporary, atomically: false, encoding: .utf8)
-        } catch {
-            throw RunFailure("cannot write \(final): \(error.localizedDescription)")
-        }
-        guard rename(temporary, final) == 0 else {
-            throw RunFailure("cannot rename \(temporary) to \(final): \(String(cString: strerror(errno)))")
-        }
-    }
+    private func write(_ name: String, _ text: String) throws { try writeTextAtomically(text, to: "\(path)/\(name)") }
 
     // MARK: Runs already there
 

@@ -1,5 +1,4 @@
 import ArgumentParser
-import DLData
 import DLTrain
 import Foundation
 
@@ -47,9 +46,7 @@ struct Explain: ParsableCommand {
 
     func run() throws {
         let result = try Explanation.explain(checkpoints: checkpoints, path: data, repeats: repeats, metric: metric, seed: seed, threshold: decision.threshold)
-        guard FileManager.default.createFile(atPath: plot, contents: Data(Explanation.svg(result).utf8)) else {
-            throw DataError(file: plot, "cannot write the importance plot (does its directory exist?); choose another with --plot")
-        }
+        try Explanation.writePlot(result, to: plot)
         print(json ? Explanation.json(result).rendered(indent: nil) : Explanation.table(result))
         printError("wrote \(plot)")
     }
