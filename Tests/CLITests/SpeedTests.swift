@@ -49,7 +49,7 @@ import Testing
         try #require(cc.status == 0, "\(cc.stderr)")
         let sets = (["training.epochs=2", "training.threads=\(threads)"] + settings).flatMap { ["--set", $0] }
         let r = try runProgram(release, ["fit", config, "--quiet"] + sets + ["--out", NSTemporaryDirectory() + "dltrain-alloc-\(UUID().uuidString.prefix(6))"],
-                               in: CLITests.packageRoot, environment: ["LD_PRELOAD": library, "DLTRAIN_COUNT_ALLOCATIONS": "1"],
+                               in: CLITests.packageRoot, environment: ["LD_PRELOAD": library, "DLTRAIN_COUNT_ALLOCATIONS": "1", "DLTRAIN_PRODUCT_PLAN": "measure"],
                                removing: ["OPENBLAS_CORETYPE"])
         #expect(r.status == 0, "\(r.stderr)")
         let match = try #require(r.stderr.firstMatch(of: /allocations in (\d+) steady-state steps of epoch 2: (\d+)/))
@@ -104,5 +104,67 @@ import Testing
             histories.append(lines.map { row in row.enumerated().filter { $0.offset != seconds }.map { String($0.element) }.joined(separator: ",") })
         }
         #expect(histories.count == 3 && histories[1] == histories[0] && histories[2] == histories[0], "\(histories.map { $0.last ?? "" })")
+    }
+
+    /// By default every product takes the rule's split (C's longer side) and the checkpoint
+    /// records no plan. With `DLTRAIN_PRODUCT_PLAN=measure`, `fit --verbose` prints the plan it
+    /// measured, the checkpoint records the same, and a resume keeps the recorded plan whatever
+    /// a new timing would pick: the test flips every recorded split before resuming. A damaged
+    /// plan is refused with exit 2.
+    @Test func productPlanIsRecordedAndReused() throws {
+        let out = try temporaryDirectory() + "/run"
+        let checkpoint = out + "/checkpoints/last.h5"
+        let sets = ["training.threads=2", "training.batch_size=16", "model.layers.0.units=2048"].flatMap { ["--set", $0] }
+        let ruled = try cli.run(["fit", "configs/digits.json", "--verbose", "--quiet", "--set", "training.epochs=1"] + sets + ["--out", out])
+        try #require(ruled.status == 0, "\(ruled.stderr)")
+        #expect(ruled.stderr.contains("every shape by the rule"), "\(ruled.stderr)")
+        #expect(Self.planLines(ruled.stderr) == ["NN 16x2048x64": "columns", "NN 16x64x2048": "columns", "TN 2048x64x16": "rows",
+                                                  "NT 16x2048x64": "columns", "TN 64x2048x16": "columns"], "\(ruled.stderr)")
+        let readPlan = "import h5py, json, sys; print(json.dumps(json.loads(bytes(h5py.File(sys.argv[1], 'r')['meta/state.json'][()]))['product_plan']))"
+        let empty = try runProgram("/usr/bin/env", ["python3", "-c", readPlan, checkpoint])
+        #expect(empty.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "{}", "\(empty.stdout) \(empty.stderr)")
+
+        let first = try cli.run(["fit", "configs/digits.json", "--verbose", "--quiet", "--set", "training.epochs=1"] + sets + ["--out", out, "--overwrite"],
+                                environment: ["DLTRAIN_PRODUCT_PLAN": "measure"])
+        try #require(first.status == 0, "\(first.stderr)")
+        let printed = Self.planLines(first.stderr)
+        let recorded = try runProgram("/usr/bin/env", ["python3", "-c", readPlan, checkpoint])
+        try #require(recorded.status == 0, "\(recorded.stderr)")
+        let plan = try JSONSerialization.jsonObject(with: Data(recorded.stdout.utf8)) as! [String: String]
+        guard ProcessInfo.processInfo.activeProcessorCount >= 2 else {
+            #expect(plan.isEmpty && first.stderr.contains("every shape by the rule"), "\(first.stderr)")
+            return
+        }
+        #expect(first.stderr.contains("products split over 2 threads") && first.stderr.contains("as measured in"), "\(first.stderr)")
+        #expect(Set(plan.keys) == ["NN 16x2048x64", "NN 16x64x2048", "TN 2048x64x16", "NT 16x2048x64", "TN 64x2048x16"], "\(plan)")
+        #expect(printed == plan, "printed \(printed), recorded \(plan)")
+
+        let flipped = plan.mapValues { $0 == "columns" ? "rows" : "columns" }
+        let flipPlan = "import h5py, json, numpy, sys; f = h5py.File(sys.argv[1], 'r+'); s = json.loads(bytes(f['meta/state.json'][()])); "
+            + "s['product_plan'] = json.loads(sys.argv[2]); del f['meta/state.json']; f['meta/state.json'] = numpy.frombuffer(json.dumps(s).encode(), dtype=numpy.uint8)"
+        let flippedText = String(decoding: try JSONSerialization.data(withJSONObject: flipped), as: UTF8.self)
+        try #require(try runProgram("/usr/bin/env", ["python3", "-c", flipPlan, checkpoint, flippedText]).status == 0)
+        let resumed = try cli.run(["fit", "configs/digits.json", "--verbose", "--quiet", "--set", "training.epochs=2"] + sets + ["--resume", checkpoint],
+                                  environment: ["DLTRAIN_PRODUCT_PLAN": "measure"])
+        try #require(resumed.status == 0, "\(resumed.stderr)")
+        #expect(resumed.stderr.contains("as the checkpoint recorded"), "\(resumed.stderr)")
+        #expect(Self.planLines(resumed.stderr) == flipped, "\(resumed.stderr)")
+        let kept = try runProgram("/usr/bin/env", ["python3", "-c", readPlan, checkpoint])
+        #expect((try JSONSerialization.jsonObject(with: Data(kept.stdout.utf8)) as? [String: String]) == flipped)
+
+        let damaged = "{\"NN 16x2048x64\": \"diagonal\"}"
+        try #require(try runProgram("/usr/bin/env", ["python3", "-c", flipPlan, checkpoint, damaged]).status == 0)
+        let refused = try cli.run(["fit", "configs/digits.json", "--quiet", "--set", "training.epochs=3"] + sets + ["--resume", checkpoint])
+        #expect(refused.status == 2)
+        #expect(refused.stderr.contains("product_plan entry \"NN 16x2048x64\": \"diagonal\" is not a product shape"), "\(refused.stderr)")
+    }
+
+    /// The "SHAPE split (...)" lines of `fit --verbose` as shape -> split.
+    static func planLines(_ text: String) -> [String: String] {
+        var plan: [String: String] = [:]
+        for line in text.split(separator: "\n") {
+            if let m = line.wholeMatch(of: /\ \ ([NT]{2} \d+x\d+x\d+) (columns|rows|whole) \(.*\)/) { plan[String(m.1)] = String(m.2) }
+        }
+        return plan
     }
 }

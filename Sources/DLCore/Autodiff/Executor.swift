@@ -34,6 +34,9 @@ public final class Executor<T: Scalar>: @unchecked Sendable {
         let widest = graph.nodes.map { node -> Int in if case .batchNorm = node.op { node.shape.dims.last ?? 0 } else { 0 } }.max() ?? 0
         return .allocate(capacity: max(2 * widest, 1))
     }()
+    /// How each large product of the step is shared between two threads (``ProductPlan``);
+    /// empty: the rule's split for every shape.
+    public var productPlan = ProductPlan()
     /// The mode of the last forward pass, which its backward pass must follow.
     var forwardWasTraining = true
 
@@ -194,6 +197,23 @@ public final class Executor<T: Scalar>: @unchecked Sendable {
     /// The gradient window of node `id` at the current batch size (nil when none flows into it).
     public func gradientBuffer(_ id: NodeID) -> UnsafeMutableBufferPointer<T>? {
         grad[id.index].map { UnsafeMutableBufferPointer(start: $0, count: count(id)) }
+    }
+
+    /// The matrix products of one training step at ``batchCapacity`` rows, forward then
+    /// backward, each shape once: what ``ProductPlan/measure(_:)`` times.
+    public func stepProducts() -> [ProductShape] {
+        let saved = rows
+        rows = batchCapacity
+        defer { rows = saved }
+        var forward: [ProductShape] = [], backward: [ProductShape] = []
+        for node in graph.nodes {
+            guard case .matmul(let a, let b, let ta, let tb) = node.op else { continue }
+            let shapes = matmulProducts(a, b, ta, tb, gradients: computesGradients)
+            forward.append(shapes[0])
+            backward.insert(contentsOf: shapes.dropFirst(), at: 0)
+        }
+        var seen = Set<ProductShape>()
+        return (forward + backward).filter { seen.insert($0).inserted }
     }
 
     // MARK: Running

@@ -46,42 +46,69 @@ public enum BLAS {
         return String(cString: name)
     }
 
+    /// Whether a product is large enough to share between two threads (from about a million
+    /// multiply-adds) and has a side to cut.
+    static func isSplitCandidate(_ s: ProductShape) -> Bool {
+        s.m * s.n * s.k >= 1 << 20 && (s.n >= 32 || s.m >= 32)
+    }
+
+    /// Whether `split` can cut `s`: each part a multiple of 16 columns or rows, the second not empty.
+    static func canSplit(_ s: ProductShape, _ split: ProductSplit) -> Bool {
+        switch split {
+        case .columns: s.n >= 32
+        case .rows: s.m >= 32
+        case .whole: true
+        }
+    }
+
+    /// The split of a shape no plan names: along C's longer side.
+    public static func ruleSplit(_ s: ProductShape) -> ProductSplit {
+        guard isSplitCandidate(s) else { return .whole }
+        return s.n >= s.m && s.n >= 32 ? .columns : .rows
+    }
+
+    /// `C = alpha · op(A) op(B) + beta · C`, shared between dltrain's two threads as `split` says
+    /// (nil: ``ruleSplit(_:)``) when products are split and the shape is large enough.
     @usableFromInline
     static func sgemm(
         _ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
         _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
-        _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int
+        _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, split: ProductSplit? = nil
     ) {
-        // Worth a second thread from about a million multiply-adds. The two halves are the same
-        // whichever thread computes them: when the helper is busy (another caller, say the
-        // loader's PCA projection, holds it) or absent, this thread computes both in turn. A
-        // whole product would be one call of another shape, for which OpenBLAS may choose
-        // other kernels and round differently, and results would depend on timing.
-        if splitting, m * n * k >= 1 << 20, n >= 32 || m >= 32 {
-            let second: SplitProduct, first: (m: Int, n: Int)
-            if n >= m && n >= 32 {
-                let half = (n / 2 + 15) & ~15  // C's columns: op(B)'s columns
-                second = SplitProduct(ta: ta, tb: tb, m: m, n: n - half, k: k, alpha: alpha, a: a, lda: lda,
-                                      b: tb ? b + half * ldb : b + half, ldb: ldb, beta: beta, c: c + half, ldc: ldc)
-                first = (m, half)
-            } else {
-                let half = (m / 2 + 15) & ~15  // C's rows: op(A)'s rows
-                second = SplitProduct(ta: ta, tb: tb, m: m - half, n: n, k: k, alpha: alpha, a: ta ? a + half : a + half * lda, lda: lda,
-                                      b: b, ldb: ldb, beta: beta, c: c + half * ldc, ldc: ldc)
-                first = (half, n)
-            }
-            if let helper = HelperThread.shared, helper.claim() {
-                secondHalf.pointee = second
-                helper.start(HelperThread.Job(SplitProduct.run, UnsafeMutableRawPointer(secondHalf)))
-                plainSgemm(ta, tb, first.m, first.n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-                helper.finish()
-            } else {
-                plainSgemm(ta, tb, first.m, first.n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-                second.compute()
-            }
-            return
+        // The two parts are the same whichever thread computes them: when the helper is busy
+        // (another caller, say the loader's PCA projection, holds it) or absent, this thread
+        // computes both in turn. A whole product would be one call of another shape, for
+        // which OpenBLAS may choose other kernels and round differently, and results would
+        // depend on timing.
+        let shape = ProductShape(transposeA: ta, transposeB: tb, m: m, n: n, k: k)
+        guard splitting, isSplitCandidate(shape) else {
+            return plainSgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
         }
-        plainSgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+        let chosen = split.flatMap { canSplit(shape, $0) ? $0 : nil } ?? ruleSplit(shape)
+        let second: SplitProduct, first: (m: Int, n: Int)
+        switch chosen {
+        case .whole:
+            return plainSgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+        case .columns:
+            let half = (n / 2 + 15) & ~15  // C's columns: op(B)'s columns
+            second = SplitProduct(ta: ta, tb: tb, m: m, n: n - half, k: k, alpha: alpha, a: a, lda: lda,
+                                  b: tb ? b + half * ldb : b + half, ldb: ldb, beta: beta, c: c + half, ldc: ldc)
+            first = (m, half)
+        case .rows:
+            let half = (m / 2 + 15) & ~15  // C's rows: op(A)'s rows
+            second = SplitProduct(ta: ta, tb: tb, m: m - half, n: n, k: k, alpha: alpha, a: ta ? a + half : a + half * lda, lda: lda,
+                                  b: b, ldb: ldb, beta: beta, c: c + half * ldc, ldc: ldc)
+            first = (half, n)
+        }
+        if let helper = HelperThread.shared, helper.claim() {
+            secondHalf.pointee = second
+            helper.start(HelperThread.Job(SplitProduct.run, UnsafeMutableRawPointer(secondHalf)))
+            plainSgemm(ta, tb, first.m, first.n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+            helper.finish()
+        } else {
+            plainSgemm(ta, tb, first.m, first.n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+            second.compute()
+        }
     }
 
     /// The half of a split product that goes to the helper thread, kept in one place made once.

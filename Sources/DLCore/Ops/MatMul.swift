@@ -35,12 +35,35 @@ extension Executor {
         return (ta ? a1 : a0, ta ? a0 : a1, tb ? b0 : b1, a1, b1)
     }
 
+    /// The products a matmul node runs: its forward product, then (with `gradients`) each
+    /// gradient product it needs, in the order ``matmulBackward(_:_:_:_:_:)`` runs them.
+    func matmulProducts(_ a: NodeID, _ b: NodeID, _ ta: Bool, _ tb: Bool, gradients: Bool) -> [ProductShape] {
+        let g = matmulGeometry(a, b, ta, tb)
+        var shapes = [ProductShape(transposeA: ta, transposeB: tb, m: g.m, n: g.n, k: g.k)]
+        guard gradients else { return shapes }
+        if grad[a.index] != nil {
+            shapes.append(!ta ? ProductShape(transposeA: false, transposeB: !tb, m: g.m, n: g.k, k: g.n)
+                              : ProductShape(transposeA: tb, transposeB: true, m: g.k, n: g.m, k: g.n))
+        }
+        if grad[b.index] != nil {
+            shapes.append(!tb ? ProductShape(transposeA: !ta, transposeB: false, m: g.k, n: g.n, k: g.m)
+                              : ProductShape(transposeA: true, transposeB: ta, m: g.n, n: g.k, k: g.m))
+        }
+        return shapes
+    }
+
+    /// The planned split of one product (nil: the rule's).
+    @inline(__always)
+    private func split(_ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int) -> ProductSplit? {
+        productPlan.isEmpty ? nil : productPlan[ProductShape(transposeA: ta, transposeB: tb, m: m, n: n, k: k)]
+    }
+
     // A (m, k) or (k, m), B (k, n) or (n, k) -> Y (m, n)
     func matmulForward(_ a: NodeID, _ b: NodeID, _ ta: Bool, _ tb: Bool, _ out: NodeID) {
         let g = matmulGeometry(a, b, ta, tb)
         T.gemm(transposeA: ta, transposeB: tb, m: g.m, n: g.n, k: g.k, alpha: 1,
                a: value[a.index], lda: g.lda, b: value[b.index], ldb: g.ldb,
-               beta: 0, c: value[out.index], ldc: g.n)
+               beta: 0, c: value[out.index], ldc: g.n, split: split(ta, tb, g.m, g.n, g.k))
     }
 
     // G (m, n) -> dA += G op(B)^T (or its transpose), dB += op(A)^T G (or its transpose).
@@ -52,19 +75,19 @@ extension Executor {
         if let da = grad[a.index] {
             if !ta {  // dA (m, k) = G (m, n) · op(B)^T
                 T.gemm(transposeA: false, transposeB: !tb, m: g.m, n: g.k, k: g.n, alpha: 1,
-                       a: dy, lda: g.n, b: bv, ldb: g.ldb, beta: 1, c: da, ldc: g.lda)
+                       a: dy, lda: g.n, b: bv, ldb: g.ldb, beta: 1, c: da, ldc: g.lda, split: split(false, !tb, g.m, g.k, g.n))
             } else {  // dA (k, m) = op(B) · G^T
                 T.gemm(transposeA: tb, transposeB: true, m: g.k, n: g.m, k: g.n, alpha: 1,
-                       a: bv, lda: g.ldb, b: dy, ldb: g.n, beta: 1, c: da, ldc: g.lda)
+                       a: bv, lda: g.ldb, b: dy, ldb: g.n, beta: 1, c: da, ldc: g.lda, split: split(tb, true, g.k, g.m, g.n))
             }
         }
         if let db = grad[b.index] {
             if !tb {  // dB (k, n) = op(A)^T · G
                 T.gemm(transposeA: !ta, transposeB: false, m: g.k, n: g.n, k: g.m, alpha: 1,
-                       a: av, lda: g.lda, b: dy, ldb: g.n, beta: 1, c: db, ldc: g.ldb)
+                       a: av, lda: g.lda, b: dy, ldb: g.n, beta: 1, c: db, ldc: g.ldb, split: split(!ta, false, g.k, g.n, g.m))
             } else {  // dB (n, k) = G^T · op(A)
                 T.gemm(transposeA: true, transposeB: ta, m: g.n, n: g.k, k: g.m, alpha: 1,
-                       a: dy, lda: g.n, b: av, ldb: g.lda, beta: 1, c: db, ldc: g.ldb)
+                       a: dy, lda: g.n, b: av, ldb: g.lda, beta: 1, c: db, ldc: g.ldb, split: split(true, ta, g.n, g.k, g.m))
             }
         }
     }

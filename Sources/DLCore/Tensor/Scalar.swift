@@ -33,11 +33,24 @@ public protocol Scalar: Comparable, Sendable, ExpressibleByFloatLiteral, Express
     static func pow(_ x: Self, _ y: Self) -> Self
     static func pow(_ x: Self, _ n: Int) -> Self
 
-    /// Row-major `C = alpha * op(A) * op(B) + beta * C` with `op(A)` (m, k) and `op(B)` (k, n).
+    /// Row-major `C = alpha * op(A) * op(B) + beta * C` with `op(A)` (m, k) and `op(B)` (k, n);
+    /// `split` says how `Float` shares a large product between two threads (nil: the rule).
     static func gemm(
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Self,
         a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
-        beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int)
+        beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int, split: ProductSplit?)
+}
+
+extension Scalar {
+    /// The product with the rule's split.
+    @inlinable public static func gemm(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Self,
+        a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
+        beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int
+    ) {
+        gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+             beta: beta, c: c, ldc: ldc, split: nil)
+    }
 }
 
 extension Float: Scalar {
@@ -46,9 +59,9 @@ extension Float: Scalar {
     public static func gemm(
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
         a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, split: ProductSplit?
     ) {
-        BLAS.sgemm(transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+        BLAS.sgemm(transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, split: split)
     }
 }
 
@@ -58,7 +71,7 @@ extension Double: Scalar {
     public static func gemm(
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Double,
         a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,
-        beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int
+        beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int, split: ProductSplit?
     ) {
         BLAS.dgemm(transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
     }

@@ -17,6 +17,8 @@ public enum FitRun {
         /// A checkpoint to continue (`--resume`).
         public var resume: String?
         public var quiet = false
+        /// `--verbose`: also print how the step's matrix products are computed.
+        public var verbose = false
         /// `--folds K`: K-fold cross-validation in place of one run.
         public var folds: Int?
         /// `--distributed mpi`, or started as a rank by a launcher.
@@ -24,8 +26,10 @@ public enum FitRun {
         /// `--overwrite`: replace the run an explicit directory holds.
         public var overwrite = false
 
-        public init(out: String? = nil, resume: String? = nil, quiet: Bool = false, folds: Int? = nil, distributed: Bool = false, overwrite: Bool = false) {
+        public init(out: String? = nil, resume: String? = nil, quiet: Bool = false, verbose: Bool = false, folds: Int? = nil,
+                    distributed: Bool = false, overwrite: Bool = false) {
             self.overwrite = overwrite
+            self.verbose = verbose
             self.out = out
             self.resume = resume
             self.quiet = quiet
@@ -50,14 +54,15 @@ public enum FitRun {
         defer { replicas?.finish() }
         if let replicas, replicas.rank != 0 {
             // Every rank trains alike; rank 0 alone writes and reports.
-            let trainer = try Trainer(config: config, resume: resumed, replicas: replicas)
+            let trainer = try Trainer(config: config, resume: resumed, replicas: replicas, measuringProducts: Trainer.measuresProducts)
             InterruptSignal.install()
             try trainer.fit()
             return
         }
         let claimed = try claim(config, options, resuming: resumed != nil)
         let path = claimed.directory
-        let trainer = try Trainer(config: config, resume: resumed, replicas: replicas)
+        let trainer = try Trainer(config: config, resume: resumed, replicas: replicas, measuringProducts: Trainer.measuresProducts)
+        if options.verbose { for line in trainer.productPlanLines { printError(line) } }
         InterruptSignal.install()
         let directory = try RunDirectory(path: path)
         try trainer.fit(callbacks: [try CheckpointWriter(runDirectory: path), directory, CurvesWriter(runDirectory: path),

@@ -9,7 +9,7 @@ public enum CrossValidation {
         let metric = config.task == .regression ? "val_loss" : "val_accuracy"
         var values: [Double] = []
         for k in 0..<folds {
-            let trainer = try Trainer(config: config, fold: (k, folds))
+            let trainer = try Trainer(config: config, fold: (k, folds), measuringProducts: Trainer.measuresProducts)
             let run = try RunDirectory(path: "\(directory)/fold-\(k + 1)")
             if !quiet { printError("fold \(k + 1) of \(folds): training on \(trainer.data.train.rows) rows, validating on \(trainer.data.validation?.rows ?? 0)") }
             try trainer.fit(callbacks: [ConsoleLogger(quiet: true), run])

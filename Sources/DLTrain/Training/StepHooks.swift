@@ -2,12 +2,22 @@ import DLCore
 import Foundation
 
 /// Everything the training loop reports or alters around a step that is not the step itself:
-/// the time to the first step (`DLTRAIN_TIMING`), the heap allocations of the steady-state
-/// steps of epoch 2 (`DLTRAIN_COUNT_ALLOCATIONS`, with scripts/malloc-count.so preloaded), and
-/// an injected non-finite loss (`DLTRAIN_FAULT=nan_at_step=N`). All are off in normal use;
-/// each costs the step a comparison.
+/// the time to the first step and where epoch 2's steps spend their wall-clock time
+/// (`DLTRAIN_TIMING`), the heap allocations of the steady-state steps of epoch 2
+/// (`DLTRAIN_COUNT_ALLOCATIONS`, with scripts/malloc-count.so preloaded), and an injected
+/// non-finite loss (`DLTRAIN_FAULT=nan_at_step=N`). All are off in normal use; each costs the
+/// step a comparison.
 struct StepHooks {
     private let reportsFirstStep = ProcessInfo.processInfo.environment["DLTRAIN_TIMING"] != nil
+    /// The parts of a step, in the order the loop runs them.
+    enum Phase: Int, CaseIterable {
+        case data, forward, backward, gradientCheck, update
+        var label: String { ["data", "forward", "backward", "accuracy, norm and clip", "update"][rawValue] }
+    }
+    private var phaseSeconds = [Double](repeating: 0, count: Phase.allCases.count)
+    private var phaseStart = timespec()
+    private var timedSteps = 0
+    private var timingPhases = false
     private let nanAtStep = FaultInjection.fromEnvironment().nanAtStep
     private let allocationCounter: (@convention(c) () -> Int)? = {
         guard ProcessInfo.processInfo.environment["DLTRAIN_COUNT_ALLOCATIONS"] != nil,
@@ -23,6 +33,11 @@ struct StepHooks {
         if reportsFirstStep && b == 0 && epoch == 1, let age = StepHooks.processAge() {
             printError(String(format: "first step began %.3f s after the process started (reading and preparing the data took %.3f s)", age, dataSeconds))
         }
+        if reportsFirstStep && epoch == 2 {
+            if b == 0 { timingPhases = true }
+            if timingPhases { timedSteps += 1 }
+            clock_gettime(CLOCK_MONOTONIC, &phaseStart)
+        }
         if let counter = allocationCounter, epoch == 2, batches > 30 {
             if b == 10 { allocationsAtStart = counter() }
             if b == batches - 10 {
@@ -31,6 +46,24 @@ struct StepHooks {
                 printError("allocations in \(batches - 20) steady-state steps of epoch 2: \(allocations)")
             }
         }
+    }
+
+    /// `phase` of the current step has ended (a clock read while epoch 2 is timed, else nothing).
+    @inline(__always)
+    mutating func ended(_ phase: Phase) {
+        guard timingPhases else { return }
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        phaseSeconds[phase.rawValue] += Double(now.tv_sec - phaseStart.tv_sec) + 1e-9 * Double(now.tv_nsec - phaseStart.tv_nsec)
+        phaseStart = now
+    }
+
+    /// After the last step of `epoch`: the timed epoch's mean milliseconds per step in each phase.
+    mutating func epochEnded(_ epoch: Int) {
+        guard timingPhases, epoch == 2, timedSteps > 0 else { return }
+        timingPhases = false
+        let parts = Phase.allCases.map { String(format: "%@ %.3f", $0.label, 1000 * phaseSeconds[$0.rawValue] / Double(timedSteps)) }
+        printError("milliseconds per step in epoch 2 (\(timedSteps) steps): " + parts.joined(separator: ", "))
     }
 
     /// The step's loss as training sees it: NaN at the injected step.

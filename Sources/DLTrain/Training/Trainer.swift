@@ -61,7 +61,10 @@ public final class Trainer {
     /// Reads the data and builds everything; nothing trains until ``fit(callbacks:)``.
     /// `fold` makes the k-th of K folds the validation split; `resume` continues a checkpoint.
     /// `replicas` trains data-parallel over MPI ranks (every rank constructs its Trainer alike).
-    public init(config: Config, fold: (index: Int, count: Int)? = nil, resume: (checkpoint: Checkpoint, path: String)? = nil, replicas: MPI? = nil) throws {
+    /// `measuringProducts` times the step's product shapes for their split (``ProductPlan``);
+    /// off, every shape takes the rule's split and results never depend on a timing.
+    public init(config: Config, fold: (index: Int, count: Int)? = nil, resume: (checkpoint: Checkpoint, path: String)? = nil, replicas: MPI? = nil,
+                measuringProducts: Bool = false) throws {
         self.config = config
         if let threads = config.threads {
             BLAS.threadCount = threads
@@ -132,9 +135,30 @@ public final class Trainer {
             notes.append("initialised \(loaded.count) of \(model.graph.parameters.count) parameters from \(path): \(loaded.joined(separator: ", "))")
         }
         if let (checkpoint, path) = resume { try restore(checkpoint, from: path) }
+        if resume == nil { state.productPlan = measuringProducts && replicas == nil ? ProductPlan.measure(step.stepProducts()) : ProductPlan() }
+        step.productPlan = state.productPlan
         if let replicas {
             notes.append("data-parallel over \(replicas.size) MPI ranks: \(batch) rows per step, about \(batch / replicas.size) per rank, \(BLAS.threadCount) BLAS thread\(BLAS.threadCount == 1 ? "" : "s") each; rank 0 writes the run directory")
         }
+    }
+
+    /// Whether `fit` measures a product plan: when `DLTRAIN_PRODUCT_PLAN=measure` is in the
+    /// environment. Not by default: two fresh runs could time their shapes differently, split
+    /// them differently and round differently, and the same config would no longer give the
+    /// same metrics; on the machines measured so far it did not pay (README, Speed).
+    /// Data-parallel ranks always take the rule.
+    public static var measuresProducts: Bool { ProcessInfo.processInfo.environment["DLTRAIN_PRODUCT_PLAN"] == "measure" }
+
+    /// How each of the step's products is shared between the threads, a line per shape (`fit --verbose`).
+    public var productPlanLines: [String] {
+        guard BLAS.threadCount == 2 else { return ["products on \(BLAS.threadCount) thread\(BLAS.threadCount == 1 ? "" : "s") of OpenBLAS (\(BLAS.coreName) kernels), not split by dltrain"] }
+        let plan = step.productPlan
+        let header = "products split over 2 threads, single-threaded OpenBLAS (\(BLAS.coreName) kernels) in each; "
+            + (plan.isEmpty ? "every shape by the rule (along C's longer side)"
+               : plan.measuringSeconds > 0 ? String(format: "per shape, C's columns or rows, as measured in %.2f s (GFLOP/s of each):", plan.measuringSeconds)
+               : "per shape as the checkpoint recorded:")
+        let ruled = step.stepProducts().filter { plan[$0] == nil && BLAS.ruleSplit($0) != .whole }
+        return [header] + plan.lines.map { "  " + $0 } + ruled.map { "  \($0) \(BLAS.ruleSplit($0).rawValue) (the rule)" }
     }
 
     /// How targets reach the configured loss: one-hot rows, class indices, or values.

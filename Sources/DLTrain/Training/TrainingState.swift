@@ -40,6 +40,10 @@ public struct TrainingState: Sendable {
     public var stoppedEarly = false
     /// Optimizer updates so far (Adam's bias correction depends on it).
     public var optimizerSteps = 0
+    /// How the step's products are shared between two threads; a resume reuses it, since the
+    /// split decides the rounding. Empty: the rule's split for every shape (as in checkpoints
+    /// written before plans were measured).
+    public var productPlan = ProductPlan()
 
     public init() {}
 
@@ -75,6 +79,7 @@ public struct TrainingState: Sendable {
             ("partial", .object([("loss", .number(partialLoss)), ("rows", .number(Double(partialRows))), ("correct", .number(Double(partialCorrect)))])),
             ("rollbacks", .number(Double(rollbacks))), ("rate_scale", .number(rateScale)), ("skipped_batches", .number(Double(skippedBatches))),
             ("stopped_early", .bool(stoppedEarly)), ("optimizer_steps", .number(Double(optimizerSteps))),
+            ("product_plan", .object(productPlan.entries.map { ($0.shape.description, .string($0.split.rawValue)) })),
         ])
     }
 
@@ -121,6 +126,15 @@ public struct TrainingState: Sendable {
         skippedBatches = try int("skipped_batches")
         stoppedEarly = j["stopped_early"]?.bool ?? false
         optimizerSteps = try int("optimizer_steps")
+        if let plan = j["product_plan"] {
+            guard let members = plan.members else { throw fail("product_plan is not an object") }
+            productPlan = ProductPlan(entries: try members.map { member in
+                guard let shape = ProductShape(text: member.key), let split = member.value.string.flatMap(ProductSplit.init(rawValue:)) else {
+                    throw fail("product_plan entry \"\(member.key)\": \(member.value) is not a product shape (such as \"NT 128x512x256\") with a split (\(ProductSplit.allCases.map(\.rawValue).joined(separator: ", ")))")
+                }
+                return (shape, split)
+            })
+        }
     }
 }
 

@@ -20,9 +20,12 @@ extension Trainer {
         for b in state.stepInEpoch..<batches {
             hooks.stepBegins(epoch: epoch, step: b, of: batches, dataSeconds: dataSeconds)
             let n = try loadBatch(x: x, y: y)
+            hooks.ended(.data)
             step.forward()
+            hooks.ended(.forward)
             var loss = hooks.observedLoss(step.scalar(objective))
             step.backward(from: objective, seed: backwardSeed)
+            hooks.ended(.backward)
             var correct = isClassification ? countCorrect(step, rows: step.rows) : 0
             var interrupted = InterruptSignal.pending != 0
             replicaStep?.reduce(parameters.gradients, loss: &loss, correct: &correct, interrupted: &interrupted,
@@ -37,7 +40,9 @@ extension Trainer {
                 }
             }
             clip(norm: norm)
+            hooks.ended(.gradientCheck)
             optimizer.step(parameters, learningRate: Float(lr))
+            hooks.ended(.update)
 
             state.partialLoss += Double(loss) * Double(n)
             state.partialRows += n
@@ -47,6 +52,7 @@ extension Trainer {
             for c in callbacks { c.stepEnded(epoch: epoch, step: b + 1, of: batches, smoothedLoss: smoothed, trainer: self) }
             if interrupted { try interrupt() }
         }
+        hooks.epochEnded(epoch)
     }
 
     /// The next batch into the step's inputs `x`, `y`; under MPI this rank's slice of the

@@ -36,6 +36,9 @@ struct Fit: ParsableCommand {
     @Flag(help: "Print only the final summary.")
     var quiet = false
 
+    @Flag(help: "Also print how the training step's matrix products are shared between the threads (measured per shape when the run starts).")
+    var verbose = false
+
     @Option(help: ArgumentHelp("K-fold cross-validation: train K models, each validated on one fold of the training data, and report the metric's mean and spread.", valueName: "K"))
     var folds: Int?
 
@@ -52,7 +55,7 @@ struct Fit: ParsableCommand {
             guard distributed == nil && !MPI.launchedAsRank else { throw ValidationError("--folds runs in one process; start it without mpirun") }
         }
         try FitRun.run(try config.load(crossValidation: folds != nil),
-                       FitRun.Options(out: out, resume: resume, quiet: quiet, folds: folds, distributed: distributed == .mpi,
+                       FitRun.Options(out: out, resume: resume, quiet: quiet, verbose: verbose, folds: folds, distributed: distributed == .mpi,
                                       overwrite: overwrite))
     }
 

@@ -1,0 +1,97 @@
+import DLCore
+import Foundation
+import Testing
+
+/// The per-shape split of large products between dltrain's two threads: every split computes
+/// the product, a plan covers exactly the shapes that are split, and an executor lists the
+/// products of its step.
+@Suite(.serialized) struct ProductPlanTests {
+    /// Each split (C's columns, C's rows, the whole on one thread) against a double loop, for
+    /// every pair of transposes, shapes whose halves are not equal, padded leading dimensions,
+    /// and beta 0 and 1. On a two-core machine these shapes are split (a million
+    /// multiply-adds and more); elsewhere every split is the whole product.
+    @Test(arguments: [(false, false), (true, false), (false, true), (true, true)])
+    func everySplitComputesTheProduct(transposeA: Bool, transposeB: Bool) {
+        let (m, n, k) = (72, 98, 160)
+        var rng = RandomSource(seed: 7)
+        let lda = (transposeA ? m : k) + 3, ldb = (transposeB ? k : n) + 1, ldc = n + 2
+        let a = (0..<((transposeA ? k : m) * lda)).map { _ in Float(rng.normal()) }
+        let b = (0..<((transposeB ? n : k) * ldb)).map { _ in Float(rng.normal()) }
+        let before = (0..<(m * ldc)).map { _ in Float(rng.normal()) }
+        let shape = ProductShape(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k)
+        #expect(BLAS.ruleSplit(shape) == .columns)
+        for split in ProductSplit.allCases {
+            for beta in [Float(0), Float(1)] {
+                var c = before
+                c.withUnsafeMutableBufferPointer { cp in
+                    Float.gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: 1, a: a, lda: lda, b: b, ldb: ldb,
+                               beta: beta, c: cp.baseAddress!, ldc: ldc, split: split)
+                }
+                var worst = 0.0
+                for i in 0..<m {
+                    for j in 0..<ldc {
+                        guard j < n else {
+                            #expect(c[i * ldc + j] == before[i * ldc + j], "padding at (\(i), \(j)) was written by \(split)")
+                            continue
+                        }
+                        var sum = Double(beta) * Double(before[i * ldc + j])
+                        for p in 0..<k {
+                            let x = transposeA ? a[p * lda + i] : a[i * lda + p], y = transposeB ? b[j * ldb + p] : b[p * ldb + j]
+                            sum += Double(x) * Double(y)
+                        }
+                        worst = Swift.max(worst, Swift.abs(Double(c[i * ldc + j]) - sum) / (1 + Swift.abs(sum)))
+                    }
+                }
+                #expect(worst < 1e-5, "\(shape) split by \(split), beta \(beta): relative error \(worst)")
+            }
+        }
+    }
+
+    @Test func shapeTextRoundTrips() {
+        let shape = ProductShape(transposeA: false, transposeB: true, m: 128, n: 512, k: 256)
+        #expect(shape.description == "NT 128x512x256")
+        #expect(ProductShape(text: "NT 128x512x256") == shape)
+        for bad in ["NX 1x2x3", "NN 1x2", "NN 0x2x3", "NN axbxc", "N 1x2x3", "NN 1x2x3 4", ""] {
+            #expect(ProductShape(text: bad) == nil, "\(bad)")
+        }
+    }
+
+    /// Measuring times only the shapes the threads split, once each, and keeps a split that
+    /// can cut the shape; small products are not planned. One thread: nothing to plan.
+    @Test func measuredPlanCoversTheSplitShapes() {
+        let large = ProductShape(transposeA: false, transposeB: false, m: 64, n: 256, k: 128)
+        let narrow = ProductShape(transposeA: true, transposeB: false, m: 256, n: 10, k: 640)
+        let small = ProductShape(transposeA: false, transposeB: false, m: 16, n: 16, k: 16)
+        let plan = ProductPlan.measure([large, small, narrow, large])
+        guard BLAS.threadCount == 2, HelperThread.shared != nil else {
+            #expect(plan.isEmpty)
+            return
+        }
+        #expect(plan.entries.map(\.shape) == [large, narrow])
+        #expect(plan[small] == nil)
+        #expect(plan[narrow] != .columns, "a 10-column product cannot be cut in columns of 16")
+        for (shape, split) in plan.entries {
+            let rates = plan.lines.first { $0.hasPrefix(shape.description) }
+            #expect(rates?.contains("GFLOP/s") == true, "\(plan.lines)")
+            #expect(split == BLAS.ruleSplit(shape) || split != .whole || shape.flops < 2e8)
+        }
+        #expect(plan.measuringSeconds > 0)
+        #expect(ProductPlan(entries: plan.entries) == ProductPlan(entries: plan.entries))
+    }
+
+    /// A two-layer network's step: both forward products, then the backward ones in the order
+    /// they run; the first layer's input gradient is never computed, so never listed.
+    @Test func executorListsItsStepProducts() throws {
+        let g = Graph()
+        let x = try g.input("x", shape: [Shape.batch, 784])
+        let w1 = try g.parameter("w1", shape: [784, 512]), w2 = try g.parameter("w2", shape: [512, 10])
+        let out = try g.matmul(try g.unary(.relu, try g.matmul(x, w1)), w2)
+        _ = try g.mean(out)
+        let step = try Executor<Float>(graph: g, parameters: ParameterStore<Float>(for: g), batchCapacity: 128)
+        step.rows = 5
+        #expect(step.stepProducts().map(\.description) == ["NN 128x512x784", "NN 128x10x512", "NT 128x512x10", "TN 512x10x128", "TN 784x512x128"])
+        #expect(step.rows == 5)
+        let evaluation = try Executor<Float>(graph: g, parameters: step.parameters, batchCapacity: 64, gradients: false)
+        #expect(evaluation.stepProducts().map(\.description) == ["NN 64x512x784", "NN 64x10x512"])
+    }
+}
