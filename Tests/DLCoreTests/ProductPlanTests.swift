@@ -95,3 +95,32 @@ import Testing
         #expect(evaluation.stepProducts().map(\.description) == ["NN 64x512x784", "NN 64x10x512"])
     }
 }
+
+/// The memory-bound passes shared with the helper: the same result as one thread's pass
+/// (zeroing), or the two fixed halves' sums whether or not the helper is free (the norm).
+@Suite(.serialized) struct SplitPassesTests {
+    @Test(arguments: [0, 5, 1_000, SplitPasses.minimumCount - 1, SplitPasses.minimumCount, 100_003])
+    func zeroingClearsExactlyTheWindow(count: Int) {
+        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: count + 2)
+        defer { buffer.deallocate() }
+        for i in 0..<(count + 2) { buffer[i] = Float(i + 1) }
+        SplitPasses.zero(buffer + 1, count: count)
+        #expect(buffer[0] == 1 && buffer[count + 1] == Float(count + 2), "a neighbour of the window was written")
+        #expect((0..<count).allSatisfy { buffer[1 + $0] == 0 })
+    }
+
+    @Test(arguments: [7, 40_000, 100_003])
+    func sumOfSquaresIsTheHalvesSum(count: Int) {
+        var rng = RandomSource(seed: UInt64(count))
+        let x = (0..<count).map { _ in Float(rng.normal()) }
+        let reference = x.reduce(0.0) { $0 + Double($1) * Double($1) }
+        let free = x.withUnsafeBufferPointer { SplitPasses.sumOfSquares($0.baseAddress!, count: count) }
+        #expect(Swift.abs(free - reference) < 1e-5 * reference)
+        // With the helper held by another caller, this thread computes both halves: the same bits.
+        guard let helper = HelperThread.shared, helper.claim() else { return }
+        let busy = x.withUnsafeBufferPointer { SplitPasses.sumOfSquares($0.baseAddress!, count: count) }
+        helper.start(HelperThread.Job({ _ in }, UnsafeMutableRawPointer(bitPattern: 1)!))
+        helper.finish()
+        #expect(busy == free)
+    }
+}

@@ -228,7 +228,8 @@ public final class Executor<T: Scalar>: @unchecked Sendable {
 
     /// Reverse-mode sweep from `output`: seeds its gradient with ones (or `seed`, a cotangent
     /// of the output's shape), then runs each ancestor's vector-Jacobian product in reverse
-    /// topological order. Activation gradients are zeroed here, once; parameter gradients
+    /// topological order. Activation gradients are zeroed here, once (all of them, also those of
+    /// nodes this output does not depend on); parameter gradients
     /// are zeroed too unless `zeroingParameterGradients` is false, in which case they
     /// accumulate across calls (gradient accumulation over micro-batches).
     @_specialize(exported: true, where T == Float)
@@ -241,10 +242,9 @@ public final class Executor<T: Scalar>: @unchecked Sendable {
         guard let outputGrad = grad[output.index] else { return }
         let needed = ancestors(of: output)
         if zeroingParameterGradients { parameters.zeroGradients() }
-        for i in 0...output.index where needed[i] {
-            if case .parameter = graph.nodes[i].op { continue }
-            if let g = grad[i] { g.update(repeating: 0, count: graph.nodes[i].shape.count(rows: rows)) }
-        }
+        // Every activation gradient window at once, in one pass split like a product, rather
+        // than window by window on this thread.
+        SplitPasses.zero(gradientSlab.baseAddress!, count: gradientSlab.count)
         for j in 0..<outputCount { outputGrad[j] += seed?[j] ?? 1 }
         for i in stride(from: output.index, through: 0, by: -1) where needed[i] && grad[i] != nil {
             backwardNode(i)

@@ -163,7 +163,7 @@ public final class ParameterStore<T: Scalar>: @unchecked Sendable {
     }
 
     public func zeroGradients() {
-        UnsafeMutableRawBufferPointer(gradients).initializeMemory(as: UInt8.self, repeating: 0)
+        SplitPasses.zero(gradients.baseAddress!, count: gradients.count)
     }
 
     /// The values of parameter `spec` as a window into the slab.

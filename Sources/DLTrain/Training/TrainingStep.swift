@@ -118,19 +118,7 @@ extension Trainer {
     /// The global L2 norm of the trainable gradients (infinite or NaN when any entry is).
     func gradientNorm() -> Double {
         let g = parameters.gradients.baseAddress!
-        var total = 0.0
-        for span in spans {
-            var lanes = SIMD16<Float>(), i = span.lowerBound
-            while i + 16 <= span.upperBound {
-                let x = UnsafeRawPointer(g + i).loadUnaligned(as: SIMD16<Float>.self)
-                lanes += x * x
-                i += 16
-            }
-            var rest: Float = 0
-            while i < span.upperBound { rest += g[i] * g[i]; i += 1 }
-            total += Double(lanes.sum()) + Double(rest)
-        }
-        return total.squareRoot()
+        return spans.reduce(0.0) { $0 + SplitPasses.sumOfSquares(g + $1.lowerBound, count: $1.count) }.squareRoot()
     }
 
     private func clip(norm: Double) {
