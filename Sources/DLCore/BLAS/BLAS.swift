@@ -80,6 +80,9 @@ public enum BLAS {
         // computes both in turn. A whole product would be one call of another shape, for
         // which OpenBLAS may choose other kernels and round differently, and results would
         // depend on timing.
+        let timing = ProductTiming.running && pthread_equal(pthread_self(), ProductTiming.owner) != 0
+        let started = timing ? ProductTiming.now() : 0
+        defer { if timing { ProductTiming.add(seconds: ProductTiming.now() - started, flops: 2 * Double(m) * Double(n) * Double(k)) } }
         let shape = ProductShape(transposeA: ta, transposeB: tb, m: m, n: n, k: k)
         guard splitting, isSplitCandidate(shape) else {
             return plainSgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
@@ -159,5 +162,37 @@ public enum BLAS {
     ) {
         cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+}
+
+/// The wall-clock time the training thread spends in products, and their FLOPs, for
+/// `DLTRAIN_TIMING`'s report: what fraction of the fastest sgemm the step's products reach,
+/// waiting for the helper's half included. Off, it costs each product one comparison; on,
+/// only the thread that started it is counted (the loader's PCA projection is not).
+public enum ProductTiming {
+    nonisolated(unsafe) public private(set) static var running = false
+    nonisolated(unsafe) static var owner = pthread_t(bitPattern: 0)
+    nonisolated(unsafe) public private(set) static var seconds = 0.0
+    nonisolated(unsafe) public private(set) static var flops = 0.0
+
+    /// Starts counting, from zero, the products of the calling thread.
+    public static func start() {
+        owner = pthread_self()
+        seconds = 0
+        flops = 0
+        running = true
+    }
+
+    public static func stop() { running = false }
+
+    static func add(seconds elapsed: Double, flops work: Double) {
+        seconds += elapsed
+        flops += work
+    }
+
+    @inline(__always) static func now() -> Double {
+        var t = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &t)
+        return Double(t.tv_sec) + 1e-9 * Double(t.tv_nsec)
     }
 }

@@ -34,7 +34,10 @@ struct StepHooks {
             printError(String(format: "first step began %.3f s after the process started (reading and preparing the data took %.3f s)", age, dataSeconds))
         }
         if reportsFirstStep && epoch == 2 {
-            if b == 0 { timingPhases = true }
+            if b == 0 {
+                timingPhases = true
+                ProductTiming.start()
+            }
             if timingPhases { timedSteps += 1 }
             clock_gettime(CLOCK_MONOTONIC, &phaseStart)
         }
@@ -62,8 +65,11 @@ struct StepHooks {
     mutating func epochEnded(_ epoch: Int) {
         guard timingPhases, epoch == 2, timedSteps > 0 else { return }
         timingPhases = false
+        ProductTiming.stop()
         let parts = Phase.allCases.map { String(format: "%@ %.3f", $0.label, 1000 * phaseSeconds[$0.rawValue] / Double(timedSteps)) }
         printError("milliseconds per step in epoch 2 (\(timedSteps) steps): " + parts.joined(separator: ", "))
+        printError(String(format: "matrix products in epoch 2: %.3f ms per step, %.1f GFLOP/s", 1000 * ProductTiming.seconds / Double(timedSteps),
+                          ProductTiming.flops / ProductTiming.seconds / 1e9))
     }
 
     /// The step's loss as training sees it: NaN at the injected step.
