@@ -265,10 +265,12 @@ public struct Preprocessor: Sendable {
     /// (outputColumns each). `input` is overwritten with the scaled features.
     public func transform(_ input: UnsafeMutablePointer<Float>, rows: Int, into output: UnsafeMutablePointer<Float>) {
         let stride = inputColumns, d = transformedColumns
-        for r in 0..<rows {
+        // Without scaling (shift 0, scale 1) the pass would give back every value unchanged.
+        let rescales = !(shift.allSatisfy { $0 == 0 } && scale.allSatisfy { $0 == 1 })
+        for r in 0..<rows where fill != nil || rescales {
             let row = input + r * stride
             if let fill { for c in 0..<d where row[c].isNaN { row[c] = fill[c] } }
-            for c in 0..<d { row[c] = (row[c] - shift[c]) * scale[c] }
+            if rescales { for c in 0..<d { row[c] = (row[c] - shift[c]) * scale[c] } }
         }
         guard let projection, let mean = pcaMean, let k = components else {
             if output != input { output.update(from: input, count: rows * stride) }

@@ -209,11 +209,14 @@ private final class Pipeline: @unchecked Sendable {
 
     func prepare(slot k: Int) throws {
         let s = slots[k]
-        let n = try producer.next(batchSize, features: s.raw.baseAddress!, targets: s.rawTargets.baseAddress!)
+        // Without a projection the rows keep their width: gathered straight into the features
+        // and transformed in place, one pass over the batch fewer.
+        let gathered = preprocessor.projection == nil && producer.columns == preprocessor.outputColumns ? s.features.baseAddress! : s.raw.baseAddress!
+        let n = try producer.next(batchSize, features: gathered, targets: s.rawTargets.baseAddress!)
         slotRows[k] = n
         guard n > 0 else { return }
-        augmenter?.warpImages(s.raw.baseAddress!, rows: n)
-        preprocessor.transform(s.raw.baseAddress!, rows: n, into: s.features.baseAddress!)
+        augmenter?.warpImages(gathered, rows: n)
+        preprocessor.transform(gathered, rows: n, into: s.features.baseAddress!)
         let y = s.targets.baseAddress!, raw = s.rawTargets.baseAddress!
         switch encoding {
         case .indices:
