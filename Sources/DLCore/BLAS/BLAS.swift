@@ -77,9 +77,9 @@ public enum BLAS {
     ) {
         // The two parts are the same whichever thread computes them: when the helper is busy
         // (another caller, say the loader's PCA projection, holds it) or absent, this thread
-        // computes both in turn. A whole product would be one call of another shape, for
-        // which OpenBLAS may choose other kernels and round differently, and results would
-        // depend on timing.
+        // computes both in turn, not the product in one call. That would be a call of another
+        // shape, for which OpenBLAS may choose other kernels and round differently, and
+        // results would depend on timing.
         let timing = ProductTiming.running && pthread_equal(pthread_self(), ProductTiming.owner) != 0
         let started = timing ? ProductTiming.now() : 0
         defer { if timing { ProductTiming.add(seconds: ProductTiming.now() - started, flops: 2 * Double(m) * Double(n) * Double(k)) } }
