@@ -120,6 +120,9 @@ import Testing
         #expect(ruled.stderr.contains("every shape by the rule"), "\(ruled.stderr)")
         #expect(Self.planLines(ruled.stderr) == ["NN 16x2048x64": "columns", "NN 16x64x2048": "columns", "TN 2048x64x16": "rows",
                                                   "NT 16x2048x64": "columns", "TN 64x2048x16": "columns"], "\(ruled.stderr)")
+        let folds = try cli.run(["fit", "configs/digits.json", "--verbose", "--quiet", "--folds", "2", "--set", "training.epochs=1"] + sets
+                                + ["--out", try temporaryDirectory() + "/folds"])
+        #expect(folds.status == 0 && Self.planLines(folds.stderr) == Self.planLines(ruled.stderr), "\(folds.stderr)")
         let readPlan = "import h5py, json, sys; print(json.dumps(json.loads(bytes(h5py.File(sys.argv[1], 'r')['meta/state.json'][()]))['product_plan']))"
         let empty = try runProgram("/usr/bin/env", ["python3", "-c", readPlan, checkpoint])
         #expect(empty.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "{}", "\(empty.stdout) \(empty.stderr)")

@@ -41,7 +41,7 @@ public enum FitRun {
     public static func run(_ config: Config, _ options: Options) throws {
         if let folds = options.folds {
             let claimed = try claim(config, options, resuming: false)
-            try CrossValidation.run(config: config, folds: folds, directory: claimed.directory, quiet: options.quiet)
+            try CrossValidation.run(config: config, folds: folds, directory: claimed.directory, quiet: options.quiet, verbose: options.verbose)
             return
         }
         var resumed: (checkpoint: Checkpoint, path: String)? = nil

@@ -5,11 +5,14 @@ import Foundation
 /// classes), each in `DIR/fold-k`; `DIR/folds.json` and the console get the validation
 /// metric's mean and standard deviation over the folds.
 public enum CrossValidation {
-    public static func run(config: Config, folds: Int, directory: String, quiet: Bool) throws {
+    /// `verbose` prints how the first fold's products are shared between the threads (every
+    /// fold has the same shapes).
+    public static func run(config: Config, folds: Int, directory: String, quiet: Bool, verbose: Bool = false) throws {
         let metric = config.task == .regression ? "val_loss" : "val_accuracy"
         var values: [Double] = []
         for k in 0..<folds {
             let trainer = try Trainer(config: config, fold: (k, folds), measuringProducts: Trainer.measuresProducts)
+            if verbose && k == 0 { for line in trainer.productPlanLines { printError(line) } }
             let run = try RunDirectory(path: "\(directory)/fold-\(k + 1)")
             if !quiet { printError("fold \(k + 1) of \(folds): training on \(trainer.data.train.rows) rows, validating on \(trainer.data.validation?.rows ?? 0)") }
             try trainer.fit(callbacks: [ConsoleLogger(quiet: true), run])
