@@ -110,7 +110,7 @@ import Testing
     /// records no plan. With `DLTRAIN_PRODUCT_PLAN=measure`, `fit --verbose` prints the plan it
     /// measured, the checkpoint records the same, and a resume keeps the recorded plan whatever
     /// a new timing would pick: the test flips every recorded split before resuming. A damaged
-    /// plan is refused with exit 2.
+    /// plan, and an unknown DLTRAIN_PRODUCT_PLAN, are refused with exit 2.
     @Test func productPlanIsRecordedAndReused() throws {
         let out = try temporaryDirectory() + "/run"
         let checkpoint = out + "/checkpoints/last.h5"
@@ -160,6 +160,13 @@ import Testing
         let refused = try cli.run(["fit", "configs/digits.json", "--quiet", "--set", "training.epochs=3"] + sets + ["--resume", checkpoint])
         #expect(refused.status == 2)
         #expect(refused.stderr.contains("product_plan entry \"NN 16x2048x64\": \"diagonal\" is not a product shape"), "\(refused.stderr)")
+
+        let misspelt = try temporaryDirectory() + "/misspelt"
+        let unknown = try cli.run(["fit", "configs/digits.json", "--quiet", "--set", "training.epochs=1", "--out", misspelt],
+                                  environment: ["DLTRAIN_PRODUCT_PLAN": "measured"])
+        #expect(unknown.status == 2)
+        #expect(unknown.stderr.contains("DLTRAIN_PRODUCT_PLAN (environment): is \"measured\"; expected \"rule\""), "\(unknown.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: misspelt), "a refused run wrote its directory")
     }
 
     /// The "SHAPE split (...)" lines of `fit --verbose` as shape -> split.

@@ -81,8 +81,8 @@ public enum BLAS {
         // shape, for which OpenBLAS may choose other kernels and round differently, and
         // results would depend on timing.
         let timing = ProductTiming.running && pthread_equal(pthread_self(), ProductTiming.owner) != 0
-        let started = timing ? ProductTiming.now() : 0
-        defer { if timing { ProductTiming.add(seconds: ProductTiming.now() - started, flops: 2 * Double(m) * Double(n) * Double(k)) } }
+        let started = timing ? monotonicSeconds() : 0
+        defer { if timing { ProductTiming.add(seconds: monotonicSeconds() - started, flops: 2 * Double(m) * Double(n) * Double(k)) } }
         let shape = ProductShape(transposeA: ta, transposeB: tb, m: m, n: n, k: k)
         guard splitting, isSplitCandidate(shape) else {
             return plainSgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
@@ -189,10 +189,11 @@ public enum ProductTiming {
         seconds += elapsed
         flops += work
     }
+}
 
-    @inline(__always) static func now() -> Double {
-        var t = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &t)
-        return Double(t.tv_sec) + 1e-9 * Double(t.tv_nsec)
-    }
+/// Seconds on the monotonic clock, for the timings of the step and of a product plan.
+@inline(__always) public func monotonicSeconds() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &t)
+    return Double(t.tv_sec) + 1e-9 * Double(t.tv_nsec)
 }

@@ -81,8 +81,7 @@ public struct ProductPlan: Sendable, Equatable {
     public static func measure(_ step: [ProductShape]) -> ProductPlan {
         var plan = ProductPlan()
         guard BLAS.splitting, HelperThread.shared != nil else { return plan }
-        var started = timespec(), finished = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &started)
+        let started = monotonicSeconds()
         var seen = Set<ProductShape>()
         let shapes = step.filter { seen.insert($0).inserted && BLAS.isSplitCandidate($0) }
         guard let largest = shapes.map({ Swift.max($0.m * $0.k, $0.k * $0.n, $0.m * $0.n) }).max() else { return plan }
@@ -116,21 +115,18 @@ public struct ProductPlan: Sendable, Equatable {
             let chosen = best[fastest]! < 0.97 * best[rule]! ? fastest : rule
             plan.add(shape, chosen, rates: best.mapValues { shape.flops / $0 / 1e9 })
         }
-        clock_gettime(CLOCK_MONOTONIC, &finished)
-        plan.measuringSeconds = Double(finished.tv_sec - started.tv_sec) + 1e-9 * Double(finished.tv_nsec - started.tv_nsec)
+        plan.measuringSeconds = monotonicSeconds() - started
         return plan
     }
 
     /// Seconds per call of `body`, over at least 2 milliseconds.
     private static func timePerCall(_ body: () -> Void) -> Double {
-        var start = timespec(), now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &start)
+        let start = monotonicSeconds()
         var calls = 0, elapsed = 0.0
         repeat {
             body()
             calls += 1
-            clock_gettime(CLOCK_MONOTONIC, &now)
-            elapsed = Double(now.tv_sec - start.tv_sec) + 1e-9 * Double(now.tv_nsec - start.tv_nsec)
+            elapsed = monotonicSeconds() - start
         } while elapsed < 2e-3
         return elapsed / Double(calls)
     }

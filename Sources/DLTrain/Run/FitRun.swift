@@ -39,9 +39,11 @@ public enum FitRun {
     }
 
     public static func run(_ config: Config, _ options: Options) throws {
+        let measuring = try Trainer.measuresProducts()
         if let folds = options.folds {
             let claimed = try claim(config, options, resuming: false)
-            try CrossValidation.run(config: config, folds: folds, directory: claimed.directory, quiet: options.quiet, verbose: options.verbose)
+            try CrossValidation.run(config: config, folds: folds, directory: claimed.directory, quiet: options.quiet, verbose: options.verbose,
+                                    measuringProducts: measuring)
             return
         }
         var resumed: (checkpoint: Checkpoint, path: String)? = nil
@@ -54,14 +56,14 @@ public enum FitRun {
         defer { replicas?.finish() }
         if let replicas, replicas.rank != 0 {
             // Every rank trains alike; rank 0 alone writes and reports.
-            let trainer = try Trainer(config: config, resume: resumed, replicas: replicas, measuringProducts: Trainer.measuresProducts)
+            let trainer = try Trainer(config: config, resume: resumed, replicas: replicas)
             InterruptSignal.install()
             try trainer.fit()
             return
         }
         let claimed = try claim(config, options, resuming: resumed != nil)
         let path = claimed.directory
-        let trainer = try Trainer(config: config, resume: resumed, replicas: replicas, measuringProducts: Trainer.measuresProducts)
+        let trainer = try Trainer(config: config, resume: resumed, replicas: replicas, measuringProducts: measuring)
         if options.verbose { for line in trainer.productPlanLines { printError(line) } }
         InterruptSignal.install()
         let directory = try RunDirectory(path: path)

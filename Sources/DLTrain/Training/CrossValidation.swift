@@ -6,12 +6,12 @@ import Foundation
 /// metric's mean and standard deviation over the folds.
 public enum CrossValidation {
     /// `verbose` prints how the first fold's products are shared between the threads (every
-    /// fold has the same shapes).
-    public static func run(config: Config, folds: Int, directory: String, quiet: Bool, verbose: Bool = false) throws {
+    /// fold has the same shapes); `measuringProducts` as ``Trainer/init(config:fold:resume:replicas:measuringProducts:)``.
+    public static func run(config: Config, folds: Int, directory: String, quiet: Bool, verbose: Bool = false, measuringProducts: Bool = false) throws {
         let metric = config.task == .regression ? "val_loss" : "val_accuracy"
         var values: [Double] = []
         for k in 0..<folds {
-            let trainer = try Trainer(config: config, fold: (k, folds), measuringProducts: Trainer.measuresProducts)
+            let trainer = try Trainer(config: config, fold: (k, folds), measuringProducts: measuringProducts)
             if verbose && k == 0 { for line in trainer.productPlanLines { printError(line) } }
             let run = try RunDirectory(path: "\(directory)/fold-\(k + 1)")
             if !quiet { printError("fold \(k + 1) of \(folds): training on \(trainer.data.train.rows) rows, validating on \(trainer.data.validation?.rows ?? 0)") }

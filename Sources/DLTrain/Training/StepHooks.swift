@@ -15,7 +15,7 @@ struct StepHooks {
         var label: String { ["data", "forward", "backward", "accuracy, norm and clip", "update"][rawValue] }
     }
     private var phaseSeconds = [Double](repeating: 0, count: Phase.allCases.count)
-    private var phaseStart = timespec()
+    private var phaseStart = 0.0
     private var timedSteps = 0
     private var timingPhases = false
     private let nanAtStep = FaultInjection.fromEnvironment().nanAtStep
@@ -39,7 +39,7 @@ struct StepHooks {
                 ProductTiming.start()
             }
             if timingPhases { timedSteps += 1 }
-            clock_gettime(CLOCK_MONOTONIC, &phaseStart)
+            phaseStart = monotonicSeconds()
         }
         if let counter = allocationCounter, epoch == 2, batches > 30 {
             if b == 10 { allocationsAtStart = counter() }
@@ -55,9 +55,8 @@ struct StepHooks {
     @inline(__always)
     mutating func ended(_ phase: Phase) {
         guard timingPhases else { return }
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        phaseSeconds[phase.rawValue] += Double(now.tv_sec - phaseStart.tv_sec) + 1e-9 * Double(now.tv_nsec - phaseStart.tv_nsec)
+        let now = monotonicSeconds()
+        phaseSeconds[phase.rawValue] += now - phaseStart
         phaseStart = now
     }
 

@@ -147,7 +147,15 @@ public final class Trainer {
     /// them differently and round differently, and the same config would no longer give the
     /// same metrics; on the machines measured so far it did not pay (README, Speed).
     /// Data-parallel ranks always take the rule.
-    public static var measuresProducts: Bool { ProcessInfo.processInfo.environment["DLTRAIN_PRODUCT_PLAN"] == "measure" }
+    /// Any other value is refused (exit 2), before anything is written.
+    public static func measuresProducts() throws -> Bool {
+        switch ProcessInfo.processInfo.environment["DLTRAIN_PRODUCT_PLAN"] {
+        case nil, "rule": return false
+        case "measure": return true
+        case let other?:
+            throw DataError(file: "DLTRAIN_PRODUCT_PLAN (environment)", "is \"\(other)\"; expected \"rule\" (the default: every product split along C's longer side) or \"measure\" (time each shape's splits before training); set one of them or unset it")
+        }
+    }
 
     /// How each of the step's products is shared between the threads, a line per shape (`fit --verbose`).
     public var productPlanLines: [String] {
