@@ -162,6 +162,29 @@ import Testing
         for report in GradientCheck.check(try h.executor(), loss: loss) { #expect(report.passed, "\(report)") }
     }
 
+    /// A dense layer's bias add is done by its product (one window, the bias as the product's
+    /// starting value); its gradients pass the check whichever of input, kernel and bias
+    /// takes gradients, and whether or not the product could be fused.
+    @Test(arguments: [(true, true, true), (false, true, true), (false, false, true), (true, false, false)])
+    func biasAddFusedIntoItsProduct(inputGrad: Bool, kernelTrainable: Bool, biasTrainable: Bool) throws {
+        for fused in [true, false] {
+            let h = Harness(rows: 4)
+            let g = h.graph
+            let x = try h.input("x", [Shape.batch, 5], requiresGrad: inputGrad)
+            let w = try h.parameter("w", [5, 3], trainable: kernelTrainable)
+            let product = try g.matmul(x, w)
+            var bias = try h.parameter("b", [3], trainable: biasTrainable)
+            // A bias computed after the product cannot be its starting value: no fusion.
+            if !fused { bias = try g.mul(bias, g.constant(1)) }
+            let z = try g.add(product, bias)
+            try h.expectGradientsMatch(try g.unary(.tanh, z), "fused \(fused)")
+            let e = try h.executor()
+            e.forward()
+            let sum = e.value(of: z).scalars, productValue = e.value(of: product).scalars
+            #expect((sum == productValue) == fused, "the product's window holds the sum exactly when fused")
+        }
+    }
+
     /// The checker can fail: when the numeric slope differs from the autodiff derivative
     /// (here because a huge step makes the central difference of e^x read e^x sinh(h)/h),
     /// the report says so.

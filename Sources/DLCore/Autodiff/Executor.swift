@@ -48,6 +48,12 @@ public final class Executor<T: Scalar>: @unchecked Sendable {
     /// Per-node scratch that survives from forward to backward (normalised inputs, masks).
     var scratch: [UnsafeMutablePointer<T>?]
     private var ancestorsOfOutput: (output: Int, mask: [Bool]) = (-1, [])
+    /// For a matmul fused with the bias add that consumes it (``Graph/biasFusions()``): the
+    /// bias; the two nodes share their windows, so the matmul's value reads as the sum.
+    let productBias: [NodeID?]
+    /// Whether the add at this node is done by its matmul: forward skips it, backward only
+    /// sums the gradient into the bias.
+    let addIsFused: [Bool]
 
     /// Whether this executor has gradient windows; one made for evaluation or prediction
     /// (`gradients: false`) plans no gradient slab, only forward passes.
@@ -63,6 +69,15 @@ public final class Executor<T: Scalar>: @unchecked Sendable {
         self.batchCapacity = batchCapacity
         self.rows = batchCapacity
         self.computesGradients = gradients
+        let fusions = graph.biasFusions()
+        var biases = [NodeID?](repeating: nil, count: graph.nodes.count)
+        var fusedAdds = [Bool](repeating: false, count: graph.nodes.count)
+        for fusion in fusions {
+            biases[fusion.product.index] = fusion.bias
+            fusedAdds[fusion.add.index] = true
+        }
+        productBias = biases
+        addIsFused = fusedAdds
 
         // Plan: offsets rounded up to 16 scalars (64 bytes for Float) so every window starts aligned.
         func aligned(_ n: Int) -> Int { (n + 15) & ~15 }
@@ -82,6 +97,7 @@ public final class Executor<T: Scalar>: @unchecked Sendable {
                 valueOffsets[i] = valueOffsets[source.index]
                 gradOffsets[i] = gradOffsets[source.index]
                 continue
+            case .matmul where biases[i] != nil: continue  // planned with its add, below
             default: break
             }
             let count = node.shape.count(rows: batchCapacity)
@@ -90,6 +106,10 @@ public final class Executor<T: Scalar>: @unchecked Sendable {
             if gradients && node.requiresGrad {
                 gradOffsets[i] = gradTotal
                 gradTotal += aligned(count)
+            }
+            if fusedAdds[i], let product = node.op.inputs.first {
+                valueOffsets[product.index] = valueOffsets[i]
+                gradOffsets[product.index] = graph.nodes[product.index].requiresGrad ? gradOffsets[i] : -1
             }
         }
         let (elements, overflow) = (valueTotal + gradTotal).addingReportingOverflow(scratchTotal)
@@ -177,6 +197,7 @@ public final class Executor<T: Scalar>: @unchecked Sendable {
     }
 
     /// The current value of node `id`, copied out (for inspection and tests, not the hot path).
+    /// A product fused with its bias add reads as the sum, the add's value.
     public func value(of id: NodeID) -> Tensor<T> {
         let shape = graph.shape(id)
         let dims = shape.dims.map { $0 == Shape.batch ? rows : $0 }
@@ -269,7 +290,7 @@ public final class Executor<T: Scalar>: @unchecked Sendable {
         switch graph.nodes[i].op {
         case .input, .parameter, .constant, .reshape: return
         case .matmul(let a, let b, let ta, let tb): matmulForward(a, b, ta, tb, out)
-        case .binary(let op, let a, let b, let bc): binaryForward(op, a, b, bc, out)
+        case .binary(let op, let a, let b, let bc): if !addIsFused[i] { binaryForward(op, a, b, bc, out) }
         case .unary(let op, let x): unaryForward(op, x, out)
         case .power(let x, let p): powerForward(x, p, out)
         case .reduce(let op, let x, let axis): reduceForward(op, x, axis, out)

@@ -3,6 +3,13 @@
 //   y = op(A) op(B)                      op(A) (m, k), op(B) (k, n) -> y (m, n)
 //   d op(A) = G op(B)^T                  G (m, n)
 //   d op(B) = op(A)^T G
+//
+// A product whose only consumer adds a bias row (a dense layer's z = xW + b) is fused with
+// that add: both share one value window and one gradient window. The product starts from
+// the bias copied into every row (beta 1), so the add computes nothing forward, and since
+// the add's gradient with respect to the product is G itself, backward leaves it in place
+// and only sums G's columns into the bias. That saves BLAS's zeroing pass, the add's pass
+// and the gradient copy: three passes over each layer's activations per step.
 
 extension Graph {
     /// `op(a) · op(b)` for rank-2 nodes, where `op` transposes when asked.
@@ -22,6 +29,30 @@ extension Graph {
             throw ShapeError("matmul", "the result of \(sa) times \(sb) would have the batch dimension twice")
         }
         return append(.matmul(a, b, transposeA: transposeA, transposeB: transposeB), Shape([m, n]))
+    }
+}
+
+/// A matmul node, the add of a bias row that is its only consumer, and that bias.
+struct BiasFusion {
+    let product: NodeID, add: NodeID, bias: NodeID
+}
+
+extension Graph {
+    /// Every product that can take its consumer's bias add over: the product has no other
+    /// consumer, the add broadcasts a row of the product's width over it, and the bias is a
+    /// parameter or computed before the product (the product reads it first).
+    func biasFusions() -> [BiasFusion] {
+        var consumers = [Int](repeating: 0, count: nodes.count)
+        for node in nodes { for input in node.op.inputs { consumers[input.index] += 1 } }
+        return nodes.indices.compactMap { i in
+            guard case .binary(.add, let z, let bias, let bc) = nodes[i].op,
+                  case .matmul = nodes[z.index].op, consumers[z.index] == 1,
+                  nodes[z.index].shape == nodes[i].shape, let width = nodes[i].shape.dims.last, bc.columns == width,
+                  bc.lhs == Broadcast.Strides(row: width, column: 1), bc.rhs == Broadcast.Strides(row: 0, column: 1)
+            else { return nil }
+            if case .parameter = nodes[bias.index].op {} else if bias.index > z.index { return nil }
+            return BiasFusion(product: z, add: NodeID(i), bias: bias)
+        }
     }
 }
 
@@ -59,11 +90,19 @@ extension Executor {
     }
 
     // A (m, k) or (k, m), B (k, n) or (n, k) -> Y (m, n)
+    // op(A) (m, k), op(B) (k, n) -> y (m, n), or y = bias row + op(A) op(B) when fused.
     func matmulForward(_ a: NodeID, _ b: NodeID, _ ta: Bool, _ tb: Bool, _ out: NodeID) {
         let g = matmulGeometry(a, b, ta, tb)
+        let y = value[out.index]
+        var beta: T = 0
+        if let bias = productBias[out.index] {
+            let row = UnsafePointer(value[bias.index])
+            for i in 0..<g.m { (y + i * g.n).update(from: row, count: g.n) }
+            beta = 1
+        }
         T.gemm(transposeA: ta, transposeB: tb, m: g.m, n: g.n, k: g.k, alpha: 1,
                a: value[a.index], lda: g.lda, b: value[b.index], ldb: g.ldb,
-               beta: 0, c: value[out.index], ldc: g.n, split: split(ta, tb, g.m, g.n, g.k))
+               beta: beta, c: y, ldc: g.n, split: split(ta, tb, g.m, g.n, g.k))
     }
 
     // G (m, n) -> dA += G op(B)^T (or its transpose), dB += op(A)^T G (or its transpose).
