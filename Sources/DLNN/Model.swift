@@ -163,7 +163,7 @@ public struct Model: @unchecked Sendable {
         let bytes = g.parameterCount.multipliedReportingOverflow(by: 16)
         let memory = Int(sysconf(Int32(_SC_PHYS_PAGES))) * Int(sysconf(Int32(_SC_PAGESIZE)))
         if bytes.overflow || (memory > 0 && bytes.partialValue > memory) {
-            throw ModelError(path: "layers", message: "the model has \(g.parameterCount) parameters, \(bytes.overflow ? "far more" : String(format: "%.1f GB with gradients and optimizer state,", Double(bytes.partialValue) / 1e9)) than this machine's \(String(format: "%.1f", Double(memory) / 1e9)) GB of memory; use fewer units, or \"rank\" for low-rank layers")
+            throw ModelError(path: "layers", message: "the model has \(g.parameterCount) parameters, \(bytes.overflow ? "far more" : String(format: "%.1f GB with gradients and optimizer state, more", Double(bytes.partialValue) / 1e9)) than this machine's \(String(format: "%.1f", Double(memory) / 1e9)) GB of memory; use fewer units, or \"rank\" for low-rank layers")
         }
         graph = g
         self.spec = spec

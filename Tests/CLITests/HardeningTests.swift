@@ -23,8 +23,12 @@ import Testing
     @Test func sizesBeyondTheMachineAreRefused() throws {
         let huge = try cli.run(["fit", "configs/iris.json", "--set", "model.layers.0.units=100000000"])
         #expect(huge.status == 2 && huge.stderr.contains("model.layers[0].units") && huge.stderr.contains("16777216"), "\(huge.stderr)")
-        let wide = try cli.run(["fit", "configs/iris.json", "--set", "model.layers.0.units=16000000"])
-        #expect(wide.status == 2 && wide.stderr.contains("more than this machine's") && wide.stderr.contains("GB"), "\(wide.stderr)")
+        // 4M units at 1,024 rows: 168 GB of activation windows (batch norm and dropout keep their
+        // own), while the 0.5 G parameters with their state fit.
+        let wide = try cli.run(["fit", "configs/digits.json", "--set", "model.layers.0.units=4000000", "--set", "training.batch_size=1024"])
+        #expect(wide.status == 2 && wide.stderr.contains("a batch of 1024 rows needs") && wide.stderr.contains("more than this machine's"), "\(wide.stderr)")
+        let parameters = try cli.run(["fit", "configs/digits.json", "--set", "model.layers.0.units=16000000"])
+        #expect(parameters.status == 2 && parameters.stderr.contains("with gradients and optimizer state, more than this machine's"), "\(parameters.stderr)")
     }
 
     /// A disk that fills during a checkpoint write (a file-size limit: writes beyond it fail

@@ -185,6 +185,30 @@ import Testing
         }
     }
 
+    /// A ReLU whose input nothing else reads runs in that input's windows; it does not when
+    /// the input has a second consumer (a skip connection) or an op whose backward reads its
+    /// own output (tanh). Gradients pass the check either way, over two layers.
+    @Test func reluInPlaceWhereItsInputIsItsAlone() throws {
+        for shared in [false, true] {
+            let h = Harness(rows: 6)
+            let g = h.graph
+            let x = try h.input("x", [Shape.batch, 4], requiresGrad: true)
+            let w1 = try h.parameter("w1", [4, 5]), b1 = try h.parameter("b1", [5])
+            let z1 = try g.add(try g.matmul(x, w1), b1)
+            let h1 = try g.unary(.relu, z1)
+            let w2 = try h.parameter("w2", [5, 5])
+            let z2 = try g.unary(.tanh, try g.matmul(shared ? try g.add(h1, z1) : h1, w2))
+            let h2 = try g.unary(.relu, z2)
+            try h.expectGradientsMatch(h2, "shared \(shared)")
+            let e = try h.executor()
+            e.forward()
+            let pre1 = e.value(of: z1).scalars, pre2 = e.value(of: z2).scalars
+            #expect((pre1 == e.value(of: h1).scalars) == !shared, "z1 holds relu(z1) exactly when in place")
+            #expect(pre1.contains { $0 < 0 } == shared)
+            #expect(pre2.contains { $0 < 0 }, "tanh's output is kept for its backward")
+        }
+    }
+
     /// The checker can fail: when the numeric slope differs from the autodiff derivative
     /// (here because a huge step makes the central difference of e^x read e^x sinh(h)/h),
     /// the report says so.

@@ -54,6 +54,9 @@ public final class Executor<T: Scalar>: @unchecked Sendable {
     /// Whether the add at this node is done by its matmul: forward skips it, backward only
     /// sums the gradient into the bias.
     let addIsFused: [Bool]
+    /// Whether this ReLU runs in its input's windows (``Graph/inPlaceActivations()``); the
+    /// input's value then reads as the ReLU's output.
+    let activationInPlace: [Bool]
 
     /// Whether this executor has gradient windows; one made for evaluation or prediction
     /// (`gradients: false`) plans no gradient slab, only forward passes.
@@ -63,66 +66,22 @@ public final class Executor<T: Scalar>: @unchecked Sendable {
         guard parameters.count == graph.parameterCount else {
             throw ShapeError("executor", "the parameter store holds \(parameters.count) scalars but the graph needs \(graph.parameterCount)")
         }
-        guard batchCapacity >= 1 else { throw ShapeError("executor", "batch capacity must be at least 1, got \(batchCapacity)") }
+        let plan = try WindowPlan(graph: graph, batchCapacity: batchCapacity, gradients: gradients)
+        try plan.checkFitsInMemory(scalarSize: MemoryLayout<T>.size)
         self.graph = graph
         self.parameters = parameters
         self.batchCapacity = batchCapacity
         self.rows = batchCapacity
         self.computesGradients = gradients
-        let fusions = graph.biasFusions()
-        var biases = [NodeID?](repeating: nil, count: graph.nodes.count)
-        var fusedAdds = [Bool](repeating: false, count: graph.nodes.count)
-        for fusion in fusions {
-            biases[fusion.product.index] = fusion.bias
-            fusedAdds[fusion.add.index] = true
-        }
-        productBias = biases
-        addIsFused = fusedAdds
+        productBias = plan.productBias
+        addIsFused = plan.addIsFused
+        activationInPlace = plan.activationInPlace
 
-        // Plan: offsets rounded up to 16 scalars (64 bytes for Float) so every window starts aligned.
-        func aligned(_ n: Int) -> Int { (n + 15) & ~15 }
-        var valueOffsets = [Int](repeating: -1, count: graph.nodes.count)
-        var gradOffsets = [Int](repeating: -1, count: graph.nodes.count)
-        var valueTotal = 0, gradTotal = 0, scratchTotal = 0
-        var scratchOffsets = [Int](repeating: -1, count: graph.nodes.count)
-        for (i, node) in graph.nodes.enumerated() {
-            let need = Executor.scratchCount(node.op, graph: graph, rows: batchCapacity)
-            if need > 0 {
-                scratchOffsets[i] = scratchTotal
-                scratchTotal += aligned(need)
-            }
-            switch node.op {
-            case .parameter: continue
-            case .reshape(let source):
-                valueOffsets[i] = valueOffsets[source.index]
-                gradOffsets[i] = gradOffsets[source.index]
-                continue
-            case .matmul where biases[i] != nil: continue  // planned with its add, below
-            default: break
-            }
-            let count = node.shape.count(rows: batchCapacity)
-            valueOffsets[i] = valueTotal
-            valueTotal += aligned(count)
-            if gradients && node.requiresGrad {
-                gradOffsets[i] = gradTotal
-                gradTotal += aligned(count)
-            }
-            if fusedAdds[i], let product = node.op.inputs.first {
-                valueOffsets[product.index] = valueOffsets[i]
-                gradOffsets[product.index] = graph.nodes[product.index].requiresGrad ? gradOffsets[i] : -1
-            }
-        }
-        let (elements, overflow) = (valueTotal + gradTotal).addingReportingOverflow(scratchTotal)
-        let memory = Int(sysconf(Int32(_SC_PHYS_PAGES))) * Int(sysconf(Int32(_SC_PAGESIZE)))
-        if overflow || (memory > 0 && elements > memory / MemoryLayout<T>.size) {
-            throw ShapeError("executor", String(format: "a batch of %d rows needs %.1f GB of activations and gradients, more than this machine's %.1f GB of memory; use fewer units or a smaller batch_size",
-                                                batchCapacity, overflow ? .infinity : Double(elements) * Double(MemoryLayout<T>.size) / 1e9, Double(memory) / 1e9))
-        }
-        activationSlab = .zeroed(max(valueTotal, 1))
-        gradientSlab = .zeroed(max(gradTotal, 1))
-        let scratchBase = UnsafeMutableBufferPointer<T>.zeroed(max(scratchTotal, 1))
+        activationSlab = .zeroed(max(plan.valueCount, 1))
+        gradientSlab = .zeroed(max(plan.gradientCount, 1))
+        let scratchBase = UnsafeMutableBufferPointer<T>.zeroed(max(plan.scratchCount, 1))
         scratchSlab = scratchBase
-        scratch = scratchOffsets.map { $0 >= 0 ? scratchBase.baseAddress! + $0 : nil }
+        scratch = plan.scratchOffsets.map { $0 >= 0 ? scratchBase.baseAddress! + $0 : nil }
 
         let activations = activationSlab.baseAddress!, gradientWindows = gradientSlab.baseAddress!
         value = []
@@ -136,8 +95,8 @@ public final class Executor<T: Scalar>: @unchecked Sendable {
                 value.append(value[source.index])
                 grad.append(grad[source.index])
             } else {
-                value.append(activations + valueOffsets[i])
-                grad.append(gradOffsets[i] >= 0 ? gradientWindows + gradOffsets[i] : nil)
+                value.append(activations + plan.valueOffsets[i])
+                grad.append(plan.gradientOffsets[i] >= 0 ? gradientWindows + plan.gradientOffsets[i] : nil)
             }
             if case .constant(let c) = node.op {
                 for (j, x) in graph.constants[c].enumerated() { value[i][j] = T(x) }
@@ -149,17 +108,6 @@ public final class Executor<T: Scalar>: @unchecked Sendable {
         activationSlab.deallocate()
         gradientSlab.deallocate()
         scratchSlab.deallocate()
-    }
-
-    /// Scratch scalars an op keeps between its forward and backward passes.
-    static func scratchCount(_ op: Op, graph: Graph, rows: Int) -> Int {
-        switch op {
-        case .batchNorm(let x, _):
-            let s = graph.shape(x)
-            return s.count(rows: rows) + 3 * s.dims[1]  // x̂, 1/σ, and two column sums
-        case .dropout(let x, _): return graph.shape(x).count(rows: rows)
-        default: return 0
-        }
     }
 
     // MARK: Feeding and reading
@@ -197,7 +145,8 @@ public final class Executor<T: Scalar>: @unchecked Sendable {
     }
 
     /// The current value of node `id`, copied out (for inspection and tests, not the hot path).
-    /// A product fused with its bias add reads as the sum, the add's value.
+    /// A product fused with its bias add reads as the sum, the add's value; the input of a
+    /// ReLU computed in place reads as the ReLU's output.
     public func value(of id: NodeID) -> Tensor<T> {
         let shape = graph.shape(id)
         let dims = shape.dims.map { $0 == Shape.batch ? rows : $0 }

@@ -87,6 +87,13 @@ public final class Graph: @unchecked Sendable {
 
     public func parameterIndex(named name: String) -> Int? { parameters.firstIndex { $0.name == name } }
 
+    /// How many times each node is read by a later node (a node read twice by one op counts twice).
+    func consumerCounts() -> [Int] {
+        var counts = [Int](repeating: 0, count: nodes.count)
+        for node in nodes { for input in node.op.inputs { counts[input.index] += 1 } }
+        return counts
+    }
+
     /// The node that holds parameter `index`.
     public func node(ofParameter index: Int) -> NodeID? {
         nodes.firstIndex { if case .parameter(index) = $0.op { return true } else { return false } }.map(NodeID.init)

@@ -42,8 +42,7 @@ extension Graph {
     /// consumer, the add broadcasts a row of the product's width over it, and the bias is a
     /// parameter or computed before the product (the product reads it first).
     func biasFusions() -> [BiasFusion] {
-        var consumers = [Int](repeating: 0, count: nodes.count)
-        for node in nodes { for input in node.op.inputs { consumers[input.index] += 1 } }
+        let consumers = consumerCounts()
         return nodes.indices.compactMap { i in
             guard case .binary(.add, let z, let bias, let bc) = nodes[i].op,
                   case .matmul = nodes[z.index].op, consumers[z.index] == 1,

@@ -5,6 +5,12 @@
 //
 // The derivatives here are the single place for reverse-mode rules of these functions;
 // forward mode gets the same derivatives from ``Dual``'s elementary functions.
+//
+// A ReLU is computed in place, in its input's value and gradient windows, when nothing else
+// reads that input and the input's own backward never reads its output (a product or a
+// bias add, the hidden layers of an MLP): the mask y > 0 is the mask x > 0, and the input's
+// gradient is G masked, written over G. That saves a window each way and one stream of the
+// backward pass.
 
 public enum UnaryOp: Sendable, Equatable, CustomStringConvertible {
     case neg, exp, log, sqrt, abs, sin, cos
@@ -59,8 +65,24 @@ extension Graph {
     }
 }
 
+extension Graph {
+    /// The ReLU nodes that can be computed in their input's windows: the input has no other
+    /// consumer, is computed (not fed, stored or aliased) and is a product or an add, whose
+    /// backward reads only its operands.
+    func inPlaceActivations() -> [NodeID] {
+        let consumers = consumerCounts()
+        return nodes.indices.compactMap { i in
+            guard case .unary(.relu, let x) = nodes[i].op, consumers[x.index] == 1 else { return nil }
+            switch nodes[x.index].op {
+            case .matmul, .binary(.add, _, _, _): return NodeID(i)
+            default: return nil
+            }
+        }
+    }
+}
+
 extension Executor {
-    // x (...) -> y (...)
+    // x (...) -> y (...), also when y's window is x's
     func unaryForward(_ op: UnaryOp, _ x: NodeID, _ out: NodeID) {
         let n = count(out)
         let xs = value[x.index], ys = value[out.index]
@@ -100,11 +122,16 @@ extension Executor {
         }
     }
 
-    // G (...) -> dx += G f'(x)
+    // G (...) -> dx += G f'(x); in place (dx is G's window): G masked where y <= 0
     func unaryBackward(_ op: UnaryOp, _ x: NodeID, _ out: NodeID) {
         guard let dx = grad[x.index] else { return }
         let n = count(out)
         let xs = value[x.index], ys = value[out.index], g = grad[out.index]!
+        if activationInPlace[out.index] {
+            if T.self == Float.self { return ReLUKernel.mask(g, where: ys, n) }
+            for i in 0..<n where !(ys[i] > 0) { g[i] = 0 }
+            return
+        }
         switch op {
         case .neg: for i in 0..<n { dx[i] -= g[i] }
         case .exp: for i in 0..<n { dx[i] += g[i] * ys[i] }
@@ -213,5 +240,20 @@ enum ReLUKernel {
         }
         let xf = xs.assumingMemoryBound(to: Float.self), gf = gs.assumingMemoryBound(to: Float.self), df = ds.assumingMemoryBound(to: Float.self)
         while i < n { df[i] += xf[i] > 0 ? gf[i] : 0; i += 1 }
+    }
+
+    // G (n) -> G (n) zeroed where y <= 0, in place
+    static func mask<T>(_ g: UnsafeMutablePointer<T>, where y: UnsafeMutablePointer<T>, _ n: Int) {
+        let ys = UnsafeMutableRawPointer(y), gs = UnsafeMutableRawPointer(g)
+        let zero = Lanes(repeating: 0)
+        var i = 0
+        while i + 16 <= n {
+            let v = ys.loadUnaligned(fromByteOffset: i * 4, as: Lanes.self)
+            let gv = gs.loadUnaligned(fromByteOffset: i * 4, as: Lanes.self)
+            gs.storeBytes(of: gv.replacing(with: zero, where: .!(v .> zero)), toByteOffset: i * 4, as: Lanes.self)
+            i += 16
+        }
+        let yf = ys.assumingMemoryBound(to: Float.self), gf = gs.assumingMemoryBound(to: Float.self)
+        while i < n { if !(yf[i] > 0) { gf[i] = 0 }; i += 1 }
     }
 }

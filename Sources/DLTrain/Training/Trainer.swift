@@ -91,19 +91,22 @@ public final class Trainer {
             let raw = (try? JSON.parse(String(contentsOfFile: config.file, encoding: .utf8))) ?? config.resolved
             throw config.error(at: "model.\(e.path)", e.message, in: raw)
         }
-        var rng = RandomSource(seed: config.seed)
-        parameters = try model.initialParameters(rng: &rng)
-        spans = trainableSpans(of: model.graph)
         let batch = Swift.min(config.batchSize, data.train.rows)
         // A rank holds its slice of a batch, or the whole of a batch smaller than the group.
         let ranks = replicas?.size ?? 1
-        step = try Executor(graph: model.graph, parameters: parameters,
-                            batchCapacity: Swift.min(batch, Swift.max((batch + ranks - 1) / ranks, ranks - 1)))
+        let stepCapacity = Swift.min(batch, Swift.max((batch + ranks - 1) / ranks, ranks - 1))
+        let evaluationBatch = Swift.max(batch, 256)
+        // Both executors' windows are checked before the parameters are made and filled.
+        try WindowPlan(graph: model.graph, batchCapacity: stepCapacity, gradients: true).checkFitsInMemory(scalarSize: 4)
+        try WindowPlan(graph: model.graph, batchCapacity: evaluationBatch, gradients: false).checkFitsInMemory(scalarSize: 4)
+        var rng = RandomSource(seed: config.seed)
+        parameters = try model.initialParameters(rng: &rng)
+        spans = trainableSpans(of: model.graph)
+        step = try Executor(graph: model.graph, parameters: parameters, batchCapacity: stepCapacity)
         let targetsPerRow = model.graph.shape(model.target).count(rows: 1)
         replicaStep = replicas.map { ReplicaStep(replicas: $0, batch: batch, inputs: inputs, targetsPerRow: targetsPerRow) }
         // Dropout masks, data order and augmentation each draw from a stream of their own.
         step.rng = RandomSource(seed: config.seed &+ 0xD20F)
-        let evaluationBatch = Swift.max(batch, 256)
         evaluation = try Executor(graph: model.graph, parameters: parameters, batchCapacity: evaluationBatch, gradients: false)
         evaluation.training = false
 
