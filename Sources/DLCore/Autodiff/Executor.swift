@@ -48,15 +48,9 @@ public final class Executor<T: Scalar>: @unchecked Sendable {
     /// Per-node scratch that survives from forward to backward (normalised inputs, masks).
     var scratch: [UnsafeMutablePointer<T>?]
     private var ancestorsOfOutput: (output: Int, mask: [Bool]) = (-1, [])
-    /// For a matmul fused with the bias add that consumes it (``Graph/biasFusions()``): the
-    /// bias; the two nodes share their windows, so the matmul's value reads as the sum.
-    let productBias: [NodeID?]
-    /// Whether the add at this node is done by its matmul: forward skips it, backward only
-    /// sums the gradient into the bias.
-    let addIsFused: [Bool]
-    /// Whether this ReLU runs in its input's windows (``Graph/inPlaceActivations()``); the
-    /// input's value then reads as the ReLU's output.
-    let activationInPlace: [Bool]
+    /// Where each node's windows are, and which nodes share them (``WindowPlan``): a product
+    /// fused with its bias add reads as the sum, an in-place ReLU's input as the ReLU's output.
+    let windows: WindowPlan
 
     /// Whether this executor has gradient windows; one made for evaluation or prediction
     /// (`gradients: false`) plans no gradient slab, only forward passes.
@@ -73,9 +67,7 @@ public final class Executor<T: Scalar>: @unchecked Sendable {
         self.batchCapacity = batchCapacity
         self.rows = batchCapacity
         self.computesGradients = gradients
-        productBias = plan.productBias
-        addIsFused = plan.addIsFused
-        activationInPlace = plan.activationInPlace
+        windows = plan
 
         activationSlab = .zeroed(max(plan.valueCount, 1))
         gradientSlab = .zeroed(max(plan.gradientCount, 1))
@@ -239,7 +231,7 @@ public final class Executor<T: Scalar>: @unchecked Sendable {
         switch graph.nodes[i].op {
         case .input, .parameter, .constant, .reshape: return
         case .matmul(let a, let b, let ta, let tb): matmulForward(a, b, ta, tb, out)
-        case .binary(let op, let a, let b, let bc): if !addIsFused[i] { binaryForward(op, a, b, bc, out) }
+        case .binary(let op, let a, let b, let bc): if !windows.addIsFused[i] { binaryForward(op, a, b, bc, out) }
         case .unary(let op, let x): unaryForward(op, x, out)
         case .power(let x, let p): powerForward(x, p, out)
         case .reduce(let op, let x, let axis): reduceForward(op, x, axis, out)

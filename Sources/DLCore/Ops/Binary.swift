@@ -88,7 +88,7 @@ extension Executor {
     // G (R, C) -> da += G * ∂y/∂a, db += G * ∂y/∂b, each reduced over its broadcast dimensions.
     // A fused bias add shares its gradient window with its product, which thus already holds G.
     func binaryBackward(_ op: BinaryOp, _ a: NodeID, _ b: NodeID, _ bc: Broadcast, _ out: NodeID) {
-        if let da = grad[a.index], !addIsFused[out.index] {
+        if let da = grad[a.index], !windows.addIsFused[out.index] {
             switch op {
             case .add, .sub: binaryAccumulate(into: da, bc.lhs, a, b, bc, out) { g, _, _ in g }
             case .mul: binaryAccumulate(into: da, bc.lhs, a, b, bc, out) { g, _, y in g * y }

@@ -94,7 +94,7 @@ extension Executor {
         let g = matmulGeometry(a, b, ta, tb)
         let y = value[out.index]
         var beta: T = 0
-        if let bias = productBias[out.index] {
+        if let bias = windows.productBias[out.index] {
             let row = UnsafePointer(value[bias.index])
             for i in 0..<g.m { (y + i * g.n).update(from: row, count: g.n) }
             beta = 1

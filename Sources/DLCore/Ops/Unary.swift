@@ -127,7 +127,7 @@ extension Executor {
         guard let dx = grad[x.index] else { return }
         let n = count(out)
         let xs = value[x.index], ys = value[out.index], g = grad[out.index]!
-        if activationInPlace[out.index] {
+        if windows.activationInPlace[out.index] {
             if T.self == Float.self { return ReLUKernel.mask(g, where: ys, n) }
             for i in 0..<n where !(ys[i] > 0) { g[i] = 0 }
             return

@@ -97,8 +97,8 @@ public final class Trainer {
         let stepCapacity = Swift.min(batch, Swift.max((batch + ranks - 1) / ranks, ranks - 1))
         let evaluationBatch = Swift.max(batch, 256)
         // Both executors' windows are checked before the parameters are made and filled.
-        try WindowPlan(graph: model.graph, batchCapacity: stepCapacity, gradients: true).checkFitsInMemory(scalarSize: 4)
-        try WindowPlan(graph: model.graph, batchCapacity: evaluationBatch, gradients: false).checkFitsInMemory(scalarSize: 4)
+        try WindowPlan(graph: model.graph, batchCapacity: stepCapacity, gradients: true).checkFitsInMemory(scalarSize: MemoryLayout<Float>.size)
+        try WindowPlan(graph: model.graph, batchCapacity: evaluationBatch, gradients: false).checkFitsInMemory(scalarSize: MemoryLayout<Float>.size)
         var rng = RandomSource(seed: config.seed)
         parameters = try model.initialParameters(rng: &rng)
         spans = trainableSpans(of: model.graph)
