@@ -99,11 +99,36 @@ import Testing
                                    removing: ["OPENBLAS_CORETYPE"])
             #expect(r.status == 0, "exit \(r.status) (137: killed after 120 s, a deadlock): \(r.stderr)")
             if r.status != 0 { return }
-            let lines = try String(contentsOfFile: out + "/metrics.csv", encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false) }
-            let seconds = try #require(lines.first?.firstIndex(of: "seconds"))
-            histories.append(lines.map { row in row.enumerated().filter { $0.offset != seconds }.map { String($0.element) }.joined(separator: ",") })
+            histories.append(try Self.metricsWithoutSeconds(out))
         }
         #expect(histories.count == 3 && histories[1] == histories[0] && histories[2] == histories[0], "\(histories.map { $0.last ?? "" })")
+    }
+
+    /// A run's metrics.csv, row by row, without the column that differs between equal runs.
+    static func metricsWithoutSeconds(_ runDirectory: String) throws -> [String] {
+        let lines = try String(contentsOfFile: runDirectory + "/metrics.csv", encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+        let seconds = try #require(lines.first?.firstIndex(of: "seconds"))
+        return lines.map { row in row.enumerated().filter { $0.offset != seconds }.map { String($0.element) }.joined(separator: ",") }
+    }
+
+    /// On one CPU (the affinity mask `taskset -c 0` sets) the loader prepares each batch between
+    /// steps rather than on a second thread that could only take turns with training, and the
+    /// console says so; it is the same run, every metric as with prefetching. The unpinned run
+    /// prefetches when this process may use more than one CPU (`nproc` reads the same mask).
+    @Test func oneCPUPreparesBatchesBetweenSteps() throws {
+        let taskset = "/usr/bin/taskset"
+        try #require(FileManager.default.isExecutableFile(atPath: taskset), "taskset (util-linux) is needed")
+        let dir = try temporaryDirectory()
+        let run = ["fit", "configs/digits.json"] + ["training.epochs=2", "training.threads=1"].flatMap { ["--set", $0] }
+        let pinned = try CLITests.execute(taskset, ["-c", "0", CLITests.binary] + run + ["--out", dir + "/pinned"])
+        let unpinned = try cli.run(run + ["--out", dir + "/unpinned"])
+        #expect(pinned.status == 0 && unpinned.status == 0, "\(pinned.stderr)\n\(unpinned.stderr)")
+        let notice = "batches prepared between steps, not prefetched: the process may run on 1 CPU"
+        #expect(pinned.stderr.contains(notice), "\(pinned.stderr)")
+        let cpus = Int(try runProgram("/usr/bin/env", ["nproc"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 1
+        if cpus > 1 { #expect(!unpinned.stderr.contains(notice), "\(unpinned.stderr)") }
+        let history = try Self.metricsWithoutSeconds(dir + "/pinned"), prefetched = try Self.metricsWithoutSeconds(dir + "/unpinned")
+        #expect(history.count == 3 && history == prefetched, "\(history)\n\(prefetched)")
     }
 
     /// By default every product takes the rule's split (C's longer side) and the checkpoint

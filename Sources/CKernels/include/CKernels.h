@@ -14,6 +14,10 @@ void dl_adam_update(float *theta, const float *g, float *m, float *v, long count
 void dl_sgemm_narrow(long m, long n, long k, float alpha, const float *a, long lda,
                      const float *b, long ldb, float beta, float *c, long ldc);
 
+/// How many CPUs this process may run on (its affinity mask: `taskset`, a batch system's
+/// binding, a cpuset), or 0 when the mask cannot be read.
+int dl_affinity_cpus(void);
+
 /// A spin-wait hint to the CPU (x86's `pause`): a thread polling a flag yields the core's
 /// pipeline to its sibling and saves power, without giving the core up.
 static inline void dl_cpu_relax(void) {

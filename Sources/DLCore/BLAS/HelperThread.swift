@@ -34,7 +34,7 @@ public final class HelperThread: @unchecked Sendable {
 
     /// The helper of this process; nil when the process may run on one core only (a single-core
     /// machine, or `taskset -c 0`).
-    public static let shared: HelperThread? = ProcessInfo.processInfo.activeProcessorCount > 1 ? HelperThread() : nil
+    public static let shared: HelperThread? = AvailableCPUs.count > 1 ? HelperThread() : nil
 
     private var job: Job?
     /// Held by the one thread whose job the helper has (``claim()`` to ``finish()``).

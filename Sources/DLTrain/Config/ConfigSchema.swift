@@ -201,7 +201,7 @@ public enum ConfigSchema {
             .init("epochs", .integer(.init(minimum: 1)), default: .number(10), "passes over the training data"),
             .init("batch_size", .integer(.init(minimum: 1)), default: .number(32), "rows per minibatch"),
             .init("drop_last", .boolean, default: .bool(false), "skip the last, smaller batch of each epoch"),
-            .init("prefetch", .boolean, default: .bool(true), "prepare the next batch on a background thread"),
+            .init("prefetch", .boolean, default: .bool(true), "prepare the next batch on a background thread (when the process may run on more than one CPU)"),
             .init("threads", .integer(.init(minimum: 1)), "BLAS threads (default: every core); bit-identical resumes need the same count"),
             .init("early_stopping", .object([
                 .init("monitor", .string(), default: .string("val_loss"), "the metric watched: a metrics.csv column"),

@@ -96,7 +96,7 @@ public enum Explanation {
             throw DataError(file: checkpoints[0], "--metric pr_auc is the average precision of a binary task's positive class; this model has \(predictor.classNames.count) classes")
         }
         let groups = columnGroups(predictor)
-        let workers = Swift.min(2, ProcessInfo.processInfo.activeProcessorCount, repeats * groups.count)
+        let workers = Swift.min(2, AvailableCPUs.count, repeats * groups.count)
         let predictors = [predictor] + (try (1..<Swift.max(workers, 1)).map { _ in
             let p = try Predictor(paths: checkpoints)
             p.threshold = predictor.threshold

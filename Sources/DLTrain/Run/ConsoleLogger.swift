@@ -30,7 +30,11 @@ public final class ConsoleLogger: TrainingCallback {
         if let v = d.validation { line += "; validating on \(v.rows)" }
         if let t = d.test { line += "; testing on \(t.rows)" }
         printError(line + String(format: " (read in %.2f s)", trainer.dataSeconds))
-        printError("BLAS: OpenBLAS \(BLAS.coreName) kernels, \(BLAS.threadCount) thread\(BLAS.threadCount == 1 ? "" : "s")")
+        var blas = "BLAS: OpenBLAS \(BLAS.coreName) kernels, \(BLAS.threadCount) thread\(BLAS.threadCount == 1 ? "" : "s")"
+        if trainer.config.prefetch && !trainer.trainLoader.prefetching {
+            blas += "; batches prepared between steps, not prefetched: the process may run on 1 CPU"
+        }
+        printError(blas)
         if let forced = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"], !forced.lowercased().contains("skylakex"),
            !forced.lowercased().contains("cooperlake"), !forced.lowercased().contains("sapphire"), BLAS.cpuHasAVX512 {
             printError(paint("this CPU has AVX-512 but OPENBLAS_CORETYPE=\(forced) in the environment keeps OpenBLAS on slower kernels; unset it (dltrain then picks SkylakeX) or set OPENBLAS_CORETYPE=SkylakeX", "33"))

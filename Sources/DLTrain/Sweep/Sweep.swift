@@ -229,7 +229,7 @@ public final class Sweep {
     private func runAll(_ work: [(Trial, Int?)]) throws {
         if let replicas { return try runDistributed(work, over: replicas) }
         defer { interruption = InterruptSignal.pending }
-        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let cores = AvailableCPUs.count
         let threads = Swift.max(1, cores / spec.parallel)
         var queue = work[...]
         var running: [(trial: Trial, epochs: Int, process: Process, started: Date, log: String)] = []
@@ -287,7 +287,7 @@ public final class Sweep {
     /// journal events (and whether a signal arrived), so every rank knows every outcome, which
     /// halving and refining need, and rank 0 journals and prints them in trial order.
     private func runDistributed(_ work: [(Trial, Int?)], over mpi: MPI) throws {
-        let threads = Swift.max(1, ProcessInfo.processInfo.activeProcessorCount / MPI.localRanks)
+        let threads = AvailableCPUs.perProcess(ranks: MPI.localRanks)
         for slot in stride(from: 0, to: work.count, by: mpi.size) {
             var events: [JSON] = []
             let index = slot + mpi.rank
@@ -446,7 +446,7 @@ public final class Sweep {
         }
         try (lines.joined(separator: "\n") + "\n").write(toFile: "\(spec.out)/leaderboard.csv", atomically: true, encoding: .utf8)
         if let best = leader() {
-            let json = try config(best, epochs: spec.method == .halving ? spec.maxEpochs : (try Config.load(spec.base)).epochs, threads: ProcessInfo.processInfo.activeProcessorCount)
+            let json = try config(best, epochs: spec.method == .halving ? spec.maxEpochs : (try Config.load(spec.base)).epochs, threads: AvailableCPUs.count)
                 .setting(.string("\(spec.out)/best"), at: ["output", "dir"])
             try (json.rendered() + "\n").write(toFile: "\(spec.out)/best.json", atomically: true, encoding: .utf8)
         }

@@ -69,7 +69,7 @@ public final class Trainer {
         if let threads = config.threads {
             BLAS.threadCount = threads
         } else if replicas != nil {
-            BLAS.threadCount = Swift.max(1, ProcessInfo.processInfo.activeProcessorCount / MPI.localRanks)
+            BLAS.threadCount = AvailableCPUs.perProcess(ranks: MPI.localRanks)
         }
         if replicas != nil && config.optimizer.name == "lbfgs" {
             throw ConfigError(file: config.file, path: "optimizer.name", "lbfgs takes full-batch steps and is not data-parallel in dltrain; run it in one process (without mpirun)")
@@ -117,7 +117,7 @@ public final class Trainer {
         let fullBatch = config.optimizer.name == "lbfgs"
         trainLoader = BatchLoader(producer: data.train, batchSize: batch, dropLast: config.dropLast && !fullBatch, shuffled: !fullBatch,
                                   preprocessor: data.preprocessor, encoding: encoding, augmenter: augmenter,
-                                  seed: config.seed &+ 0x5EED, prefetching: config.prefetch)
+                                  seed: config.seed &+ 0x5EED, prefetching: config.prefetch && AvailableCPUs.count > 1)
         let preprocessor = data.preprocessor
         let heldOut = { (rows: RowProducer?) -> BatchLoader? in
             rows.map { BatchLoader(producer: $0, batchSize: evaluationBatch, shuffled: false, preprocessor: preprocessor,
