@@ -93,15 +93,14 @@ public final class BatchLoader: @unchecked Sendable {
     /// (rows × targetWidth); returns its rows, 0 when the epoch is over.
     public func next(features: UnsafeMutablePointer<Float>, targets: UnsafeMutablePointer<Float>) throws -> Int {
         guard consumed < batchCount else { return 0 }
-        let k = consumed % 2
-        if prefetching {
-            try pipeline.waitForSlot()
-        } else {
-            try pipeline.prepare(slot: k)
-        }
-        let rows = pipeline.copy(slot: k, features: features, targets: targets)
         consumed += 1
-        if prefetching { pipeline.release() }
+        guard prefetching else {
+            // Prepared straight into the caller's buffers: no slot to hand over, so no copy.
+            return try pipeline.prepare(slot: 0, features: features, targets: targets)
+        }
+        try pipeline.waitForSlot()
+        let rows = pipeline.copy(slot: (consumed - 1) % 2, features: features, targets: targets)
+        pipeline.release()
         return rows
     }
 }
@@ -178,7 +177,7 @@ private final class Pipeline: @unchecked Sendable {
         for b in 0..<batches {
             free.wait()
             if cancelled { return }
-            do { try prepare(slot: b % 2) } catch {
+            do { try prepare(slot: b % 2, features: slots[b % 2].features.baseAddress!, targets: slots[b % 2].targets.baseAddress!) } catch {
                 failure = error
                 slotRows[b % 2] = 0
             }
@@ -207,17 +206,21 @@ private final class Pipeline: @unchecked Sendable {
         return rows
     }
 
-    func prepare(slot k: Int) throws {
+    /// The next batch into `features` (rows × outputColumns) and `targets` (rows × the
+    /// encoding's width), with slot `k`'s raw buffers as scratch; returns its rows, also kept
+    /// as the slot's.
+    @discardableResult
+    func prepare(slot k: Int, features: UnsafeMutablePointer<Float>, targets y: UnsafeMutablePointer<Float>) throws -> Int {
         let s = slots[k]
         // Without a projection the rows keep their width: gathered straight into the features
         // and transformed in place, one pass over the batch fewer.
-        let gathered = preprocessor.projection == nil && producer.columns == preprocessor.outputColumns ? s.features.baseAddress! : s.raw.baseAddress!
+        let gathered = preprocessor.projection == nil && producer.columns == preprocessor.outputColumns ? features : s.raw.baseAddress!
         let n = try producer.next(batchSize, features: gathered, targets: s.rawTargets.baseAddress!)
         slotRows[k] = n
-        guard n > 0 else { return }
+        guard n > 0 else { return 0 }
         augmenter?.warpImages(gathered, rows: n)
-        preprocessor.transform(gathered, rows: n, into: s.features.baseAddress!)
-        let y = s.targets.baseAddress!, raw = s.rawTargets.baseAddress!
+        preprocessor.transform(gathered, rows: n, into: features)
+        let raw = s.rawTargets.baseAddress!
         switch encoding {
         case .indices:
             y.update(from: raw, count: n)
@@ -230,6 +233,7 @@ private final class Pipeline: @unchecked Sendable {
                 for r in 0..<n { for c in 0..<width { y[r * width + c] = (y[r * width + c] - shift[c]) * scale[c] } }
             }
         }
-        augmenter?.perturb(features: s.features.baseAddress!, rows: n, width: preprocessor.outputColumns, targets: y, targetWidth: encoding.width)
+        augmenter?.perturb(features: features, rows: n, width: preprocessor.outputColumns, targets: y, targetWidth: encoding.width)
+        return n
     }
 }
