@@ -23,6 +23,34 @@ import Testing
         #expect(Array(planned.parameters.gradients) == Array(exact.parameters.gradients))
     }
 
+    /// An input bound to memory outside the executor reads it, through a reshape too, with
+    /// the numbers of the same batch copied in; unbound, it reads its own window again.
+    @Test func boundInputReadsTheCallersMemory() throws {
+        let h = Harness(rows: 3)
+        let g = h.graph
+        let x = try h.input("x", [Shape.batch, 4])
+        let w = try h.parameter("w", [4, 2])
+        let flat = try g.reshape(try g.reshape(x, [Shape.batch, 2, 2]), [Shape.batch, 4])
+        let loss = try g.mean(try g.unary(.tanh, try g.matmul(flat, w)))
+        let copied = try h.executor()
+        copied.forward()
+        copied.backward(from: loss)
+
+        let bound = try Executor(graph: g, parameters: try h.store(), batchCapacity: 3)
+        var outside = h.inputs[x]!.scalars
+        outside.withUnsafeMutableBufferPointer { window in
+            bound.bind(x, to: window.baseAddress!)
+            bound.forward()
+            bound.backward(from: loss)
+            #expect(bound.buffer(x).baseAddress == window.baseAddress)
+        }
+        #expect(bound.scalar(loss) == copied.scalar(loss))
+        #expect(Array(bound.parameters.gradients) == Array(copied.parameters.gradients))
+        bound.bind(x, to: nil)
+        bound.forward()
+        #expect(bound.scalar(loss) != copied.scalar(loss), "its own window holds zeros, not the batch")
+    }
+
     /// An executor made for evaluation (`gradients: false`) computes the same forward pass
     /// as a training one and has no gradient windows, not even the parameters'.
     @Test func evaluationExecutorHasNoGradients() throws {

@@ -161,12 +161,25 @@ import Testing
                 targets: (0..<rows).map { Float($0 % 4) }, classNames: ["0", "1", "2", "3"])
     }
 
-    func epoch(_ loader: BatchLoader, width: Int) throws -> (rows: [Int], features: [[Float]], targets: [[Float]]) {
+    /// An epoch's rows, features and targets, batches copied out or (`inPlace`) read in the
+    /// loader's slots; in place, each batch is read again just before the next is asked for,
+    /// after the producing thread has had time to fill the other slot, and must not have changed.
+    func epoch(_ loader: BatchLoader, width: Int, inPlace: Bool = false) throws -> (rows: [Int], features: [[Float]], targets: [[Float]]) {
         loader.startEpoch()
         var x = [Float](repeating: 0, count: loader.batchSize * 3), y = [Float](repeating: 0, count: loader.batchSize * width)
         var rows: [Int] = [], features: [[Float]] = [], targets: [[Float]] = []
         while true {
-            let n = try loader.next(features: &x, targets: &y)
+            let n: Int
+            if inPlace {
+                let batch = try loader.nextInPlace()
+                n = batch.rows
+                x.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: batch.features, count: n * 3) }
+                y.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: batch.targets, count: n * width) }
+                usleep(2_000)
+                #expect(Array(UnsafeBufferPointer(start: batch.features, count: n * 3)) == Array(x.prefix(n * 3)), "a served slot changed")
+            } else {
+                n = try loader.next(features: &x, targets: &y)
+            }
             if n == 0 { break }
             for r in 0..<n {
                 rows.append(Int(x[r * 3]) / 3)
@@ -178,16 +191,17 @@ import Testing
     }
 
     /// Over an epoch the batches are a permutation of the rows, each row's features and
-    /// target together, with and without the prefetching thread; epochs differ; seeds repeat.
-    @Test(arguments: [true, false])
-    func epochIsAPermutation(prefetching: Bool) throws {
+    /// target together, with and without the prefetching thread, copied out or read in place;
+    /// epochs differ; seeds repeat, and in place serves what copying does.
+    @Test(arguments: [(true, false), (false, false), (true, true), (false, true)])
+    func epochIsAPermutation(prefetching: Bool, inPlace: Bool) throws {
         let data = Self.data()
         let p = try Preprocessor(fitting: PreprocessSpec(), on: data)
         let make = { BatchLoader(producer: InMemoryRows(data), batchSize: 5, shuffled: true, preprocessor: p,
                                  encoding: .oneHot(classes: 4), seed: 9, prefetching: prefetching) }
         let loader = make()
         #expect(loader.batchCount == 5)
-        let first = try epoch(loader, width: 4)
+        let first = try epoch(loader, width: 4, inPlace: inPlace)
         #expect(first.rows.sorted() == Array(0..<23) && first.rows != Array(0..<23))
         for (k, row) in first.rows.enumerated() {
             #expect(first.features[k] == [Float(row * 3), Float(row * 3 + 1), Float(row * 3 + 2)])
@@ -195,8 +209,10 @@ import Testing
             hot[row % 4] = 1
             #expect(first.targets[k] == hot)
         }
-        #expect(try epoch(loader, width: 4).rows != first.rows)
-        #expect(try epoch(make(), width: 4).rows == first.rows)
+        #expect(try epoch(loader, width: 4, inPlace: inPlace).rows != first.rows)
+        #expect(try epoch(make(), width: 4, inPlace: inPlace).rows == first.rows)
+        let other = try epoch(make(), width: 4, inPlace: !inPlace)
+        #expect(other.rows == first.rows && other.features == first.features && other.targets == first.targets)
     }
 
     /// Balanced sampling: 34 rows of class 0 and 6 of class 1 (indices 3, 7, ..., 23 are

@@ -109,6 +109,16 @@ public final class Executor<T: Scalar>: @unchecked Sendable {
         UnsafeMutableBufferPointer(start: value[id.index], count: graph.shape(id).count(rows: rows))
     }
 
+    /// Makes input `id` read `window` (capacity rows, left unchanged by the caller until this
+    /// step's forward and backward are done) instead of its own window, so a batch the loader
+    /// prepared is read where it lies; nil gives the input its own window back. ``buffer(_:)``
+    /// then returns the bound window, and every reshape of the input follows it.
+    public func bind(_ id: NodeID, to window: UnsafeMutablePointer<T>?) {
+        guard case .input = graph[id].op else { preconditionFailure("bind: node \(id) is not an input") }
+        value[id.index] = window ?? activationSlab.baseAddress! + windows.valueOffsets[id.index]
+        for (i, node) in graph.nodes.enumerated() { if case .reshape(let source) = node.op { value[i] = value[source.index] } }
+    }
+
     /// Copies `tensor` into input `id`, checking its shape; a batched input sets ``rows``.
     public func setInput(_ id: NodeID, _ tensor: Tensor<T>) throws {
         let node = graph[id]

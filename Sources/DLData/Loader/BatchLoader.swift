@@ -34,6 +34,8 @@ public final class BatchLoader: @unchecked Sendable {
     private let pipeline: Pipeline
     private var worker: Thread?
     private var consumed = 0
+    /// Whether the slot of the batch last served in place is still the caller's.
+    private var holdingSlot = false
 
     public init(producer: RowProducer, batchSize: Int, dropLast: Bool = false, shuffled: Bool, preprocessor: Preprocessor,
                 encoding: TargetEncoding, augmenter: Augmenter? = nil, seed: UInt64, prefetching: Bool = true) {
@@ -81,6 +83,7 @@ public final class BatchLoader: @unchecked Sendable {
     /// Stops a prefetching epoch early (for example when training stops mid-epoch) and
     /// waits for its thread.
     public func finishEpoch() {
+        holdingSlot = false
         guard let worker else { return }
         if !worker.isFinished {
             pipeline.cancel()
@@ -92,6 +95,7 @@ public final class BatchLoader: @unchecked Sendable {
     /// Copies the next batch into `features` (rows × featureWidth) and `targets`
     /// (rows × targetWidth); returns its rows, 0 when the epoch is over.
     public func next(features: UnsafeMutablePointer<Float>, targets: UnsafeMutablePointer<Float>) throws -> Int {
+        returnSlot()
         guard consumed < batchCount else { return 0 }
         consumed += 1
         guard prefetching else {
@@ -102,6 +106,41 @@ public final class BatchLoader: @unchecked Sendable {
         let rows = pipeline.copy(slot: (consumed - 1) % 2, features: features, targets: targets)
         pipeline.release()
         return rows
+    }
+
+    /// A batch served where the loader prepared it: `rows` rows of featureWidth features and
+    /// targetWidth targets, for `batchSize` rows of room.
+    public struct Batch {
+        public let features: UnsafeMutablePointer<Float>
+        public let targets: UnsafeMutablePointer<Float>
+        public let rows: Int
+    }
+
+    /// The next batch without a copy: its slot stays the caller's, unchanged, until the next
+    /// call of either `next`, or the epoch's end (when the following ``startEpoch()`` refills
+    /// the slots). Meanwhile, prefetching, the other slot takes the batch after. Rows 0 when
+    /// the epoch is over.
+    public func nextInPlace() throws -> Batch {
+        returnSlot()
+        let k = consumed % 2, slot = pipeline.slot(k)
+        guard consumed < batchCount else { return Batch(features: slot.features, targets: slot.targets, rows: 0) }
+        consumed += 1
+        let rows: Int
+        if prefetching {
+            try pipeline.waitForSlot()
+            rows = pipeline.rows(slot: k)
+            holdingSlot = true
+        } else {
+            rows = try pipeline.prepare(slot: k, features: slot.features, targets: slot.targets)
+        }
+        return Batch(features: slot.features, targets: slot.targets, rows: rows)
+    }
+
+    /// Gives the slot served in place back to the producing thread.
+    private func returnSlot() {
+        guard holdingSlot else { return }
+        holdingSlot = false
+        pipeline.release()
     }
 }
 
@@ -198,6 +237,12 @@ private final class Pipeline: @unchecked Sendable {
     }
 
     func release() { free.signal() }
+
+    func slot(_ k: Int) -> (features: UnsafeMutablePointer<Float>, targets: UnsafeMutablePointer<Float>) {
+        (slots[k].features.baseAddress!, slots[k].targets.baseAddress!)
+    }
+
+    func rows(slot k: Int) -> Int { slotRows[k] }
 
     func copy(slot k: Int, features: UnsafeMutablePointer<Float>, targets: UnsafeMutablePointer<Float>) -> Int {
         let slot = slots[k], rows = slotRows[k]

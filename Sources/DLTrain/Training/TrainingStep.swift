@@ -14,7 +14,7 @@ extension Trainer {
     /// reduce), check, clip, update. Resumed mid-epoch, it first replays the batches already
     /// trained, so every generator of the pipeline advances exactly as it did.
     func firstOrderEpoch(_ optimizer: Optimizer, epoch: Int, lr: Double) throws {
-        let x = step.buffer(model.features).baseAddress!, y = step.buffer(model.target).baseAddress!
+        let (x, y) = ownInputWindows()
         let objective = model.objective, batches = trainLoader.batchCount
         for _ in 0..<state.stepInEpoch { try skipBatch(x: x, y: y) }
         for b in state.stepInEpoch..<batches {
@@ -63,10 +63,20 @@ extension Trainer {
             backwardSeed[0] = weight
             return n
         }
-        step.rows = trainLoader.batchSize
-        let n = try trainLoader.next(features: x, targets: y)
-        step.rows = n
-        return n
+        // The step reads the batch in the loader's slot: a copy of it fewer each step.
+        let batch = try trainLoader.nextInPlace()
+        step.bind(model.features, to: batch.features)
+        step.bind(model.target, to: batch.targets)
+        step.rows = batch.rows
+        return batch.rows
+    }
+
+    /// The step's inputs back in their own windows (a previous epoch bound them to the
+    /// loader's slots), for batches copied in: a resumed epoch's replay, MPI, L-BFGS.
+    private func ownInputWindows() -> (x: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>) {
+        step.bind(model.features, to: nil)
+        step.bind(model.target, to: nil)
+        return (step.buffer(model.features).baseAddress!, step.buffer(model.target).baseAddress!)
     }
 
     /// Draws the next batch without training on it (replaying a resumed epoch).
@@ -78,8 +88,8 @@ extension Trainer {
     /// One L-BFGS iteration on the whole training set: each evaluation is a full pass,
     /// gradients accumulated over the batches, each weighted by its share of the rows.
     func lbfgsEpoch(_ lbfgs: LBFGS, epoch: Int, lr: Double) throws {
-        let features = model.features, target = model.target, objective = model.objective
-        let x = step.buffer(features).baseAddress!, y = step.buffer(target).baseAddress!
+        let objective = model.objective
+        let (x, y) = ownInputWindows()
         let total = Double(data.train.rows)
         var correct = 0
         var seed: [Float] = [1]
