@@ -11,13 +11,16 @@ public enum AvailableCPUs {
     /// The CPUs in the process's affinity mask (at most the online count; the online count when
     /// the mask cannot be read). Read once, when first asked.
     public static let count: Int = {
-        let online = ProcessInfo.processInfo.activeProcessorCount, allowed = Int(dl_affinity_cpus())
+        let allowed = Int(dl_affinity_cpus())
         return Swift.max(1, allowed > 0 ? Swift.min(allowed, online) : online)
     }()
+
+    /// The machine's online CPUs, whatever the mask.
+    private static let online = ProcessInfo.processInfo.activeProcessorCount
 
     /// Threads for each of `ranks` processes on this node (MPI): the CPUs the launcher bound
     /// the process to, at most an even share of the machine's.
     public static func perProcess(ranks: Int) -> Int {
-        Swift.max(1, Swift.min(count, ProcessInfo.processInfo.activeProcessorCount / Swift.max(ranks, 1)))
+        Swift.max(1, Swift.min(count, online / Swift.max(ranks, 1)))
     }
 }

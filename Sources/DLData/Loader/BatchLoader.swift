@@ -118,7 +118,7 @@ public final class BatchLoader: @unchecked Sendable {
 
     /// The next batch without a copy: its slot stays the caller's, unchanged, until the next
     /// call of either `next`, or the epoch's end (when the following ``startEpoch()`` refills
-    /// the slots). Meanwhile, prefetching, the other slot takes the batch after. Rows 0 when
+    /// the slots). Meanwhile, prefetching, the other slots take the batches after. Rows 0 when
     /// the epoch is over.
     public func nextInPlace() throws -> Batch {
         returnSlot()
