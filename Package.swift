@@ -39,7 +39,8 @@ let package = Package(
             dependencies: ["COpenBLAS", "CKernels", .product(name: "RealModule", package: "swift-numerics")]
         ),
         .target(name: "DLNN", dependencies: ["DLCore", .product(name: "RealModule", package: "swift-numerics")]),
-        // Hot loops compiled for several x86 levels, chosen at load time (Adam's update, narrow products).
+        // Hot loops compiled for several x86 levels, chosen at load time (Adam's update, narrow products),
+        // and AVX2 register tiles for small products, used where the CPU has AVX2 and FMA.
         .target(name: "CKernels"),
         .target(name: "DLOptim", dependencies: ["DLCore", "CKernels", .product(name: "RealModule", package: "swift-numerics")]),
         .target(name: "DLData", dependencies: ["DLCore", "CHDF5Shim"]),
@@ -56,6 +57,6 @@ let package = Package(
         .testTarget(name: "DLDataTests", dependencies: ["DLData", "DLCore", "TestSupport"]),
         .testTarget(name: "DLOptimTests", dependencies: ["DLOptim", "DLCore"]),
         .testTarget(name: "DLTrainTests", dependencies: ["DLTrain", "DLNN", "DLOptim", "DLData", "DLCore", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["dltrain", "DLTrain", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["dltrain", "DLTrain", "DLCore", "TestSupport"]),
     ]
 )

@@ -33,3 +33,73 @@ import Testing
         }
     }
 }
+
+/// dltrain's register tiles (``ProductRoute/tiles``) against a plain double loop: every
+/// transpose pair they take, rows that leave each remainder of the six-row tile, columns that
+/// leave each masked width of the sixteen-column one, the few-column A^T·B products they
+/// compute transposed, padded leading dimensions, and beta 0 over a C of NaNs. Where the CPU
+/// lacks AVX2 and FMA the route falls back to OpenBLAS and the same checks hold.
+@Suite struct TilesGEMMTests {
+    static let shapes: [(m: Int, n: Int, k: Int)] = [
+        (1, 16, 30), (5, 17, 7), (6, 64, 64), (7, 24, 1), (11, 40, 13), (32, 64, 30), (30, 64, 32), (64, 31, 32), (13, 16, 0),
+    ]
+    static let fewColumns: [(m: Int, n: Int, k: Int)] = [(64, 2, 32), (37, 3, 19), (5, 1, 8), (100, 6, 64), (16, 5, 1)]
+
+    @Test(arguments: [(false, false), (true, false), (false, true)])
+    func tilesMatchReference(transposeA: Bool, transposeB: Bool) {
+        let cases = Self.shapes + (transposeA && !transposeB ? Self.fewColumns : [])
+        for (m, n, k) in cases {
+            let shape = ProductShape(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k)
+            #expect(BLAS.ruleRoute(shape) == (BLAS.tilesAvailable ? .tiles : .whole), "\(shape)")
+            var rng = RandomSource(seed: UInt64(m * 10_000 + n * 100 + k))
+            let lda = (transposeA ? m : k) + 3, ldb = (transposeB ? k : n) + 1, ldc = n + 2
+            let a = (0..<((transposeA ? Swift.max(k, 1) : m) * lda)).map { _ in Float(rng.normal()) }
+            let b = (0..<((transposeB ? n : Swift.max(k, 1)) * ldb)).map { _ in Float(rng.normal()) }
+            let start = (0..<(m * ldc)).map { _ in Float(rng.normal()) }
+            for (alpha, beta, old) in [(Float(1), Float(0), [Float](repeating: .nan, count: m * ldc)), (Float(0.5), Float(1), start), (Float(-2), Float(0.25), start)] {
+                var c = old
+                c.withUnsafeMutableBufferPointer { cp in
+                    Float.gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+                               beta: beta, c: cp.baseAddress!, ldc: ldc, route: .tiles)
+                }
+                var worst = 0.0
+                for i in 0..<m {
+                    for j in 0..<ldc {
+                        guard j < n else {
+                            #expect(c[i * ldc + j].bitPattern == old[i * ldc + j].bitPattern, "\(shape): padding at (\(i), \(j)) was written")
+                            continue
+                        }
+                        var sum = 0.0
+                        for p in 0..<k {
+                            let x = transposeA ? a[p * lda + i] : a[i * lda + p], y = transposeB ? b[j * ldb + p] : b[p * ldb + j]
+                            sum += Double(x) * Double(y)
+                        }
+                        let expected = Double(alpha) * sum + (beta == 0 ? 0 : Double(beta) * Double(old[i * ldc + j]))
+                        worst = Swift.max(worst, Swift.abs(Double(c[i * ldc + j]) - expected) / (1 + Swift.abs(expected)))
+                    }
+                }
+                #expect(worst < 1e-5, "\(shape), alpha \(alpha), beta \(beta): relative error \(worst)")
+            }
+        }
+    }
+
+    /// Shapes outside the tiles (too many multiply-adds, both operands transposed, 7 to 15
+    /// columns, a transposed B past the scratch) go to OpenBLAS, by the rule and when asked.
+    @Test func largeAndOddShapesStayWithOpenBLAS() {
+        let outside = [
+            ProductShape(transposeA: false, transposeB: false, m: 128, n: 64, k: 64),
+            ProductShape(transposeA: true, transposeB: true, m: 32, n: 32, k: 32),
+            ProductShape(transposeA: false, transposeB: false, m: 32, n: 10, k: 64),
+            ProductShape(transposeA: true, transposeB: false, m: 64, n: 8, k: 32),
+            ProductShape(transposeA: false, transposeB: true, m: 2, n: 128, k: 128),
+        ]
+        for shape in outside { #expect(BLAS.ruleRoute(shape) != .tiles, "\(shape)") }
+        let (m, n, k) = (2, 128, 128)
+        let a = [Float](repeating: 0.5, count: m * k), b = [Float](repeating: 0.25, count: n * k)
+        var c = [Float](repeating: .nan, count: m * n)
+        c.withUnsafeMutableBufferPointer { cp in
+            Float.gemm(transposeA: false, transposeB: true, m: m, n: n, k: k, alpha: 1, a: a, lda: k, b: b, ldb: k, beta: 0, c: cp.baseAddress!, ldc: n, route: .tiles)
+        }
+        #expect(c.allSatisfy { $0 == 16 }, "a transposed B of 128x128 is past the tiles' scratch; OpenBLAS computes it")
+    }
+}

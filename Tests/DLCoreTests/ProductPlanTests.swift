@@ -2,8 +2,8 @@ import DLCore
 import Foundation
 import Testing
 
-/// The per-shape split of large products between dltrain's two threads: every split computes
-/// the product, a plan covers exactly the shapes that are split, and an executor lists the
+/// The per-shape route of products: every split between dltrain's two threads computes the
+/// product, a measured plan covers exactly the shapes with a choice, and an executor lists the
 /// products of its step.
 @Suite(.serialized) struct ProductPlanTests {
     /// Each split (C's columns, C's rows, the whole on one thread) against a double loop, for
@@ -19,13 +19,13 @@ import Testing
         let b = (0..<((transposeB ? n : k) * ldb)).map { _ in Float(rng.normal()) }
         let before = (0..<(m * ldc)).map { _ in Float(rng.normal()) }
         let shape = ProductShape(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k)
-        #expect(BLAS.ruleSplit(shape) == .columns)
-        for split in ProductSplit.allCases {
+        #expect(BLAS.ruleRoute(shape) == .columns)
+        for split in [ProductRoute.columns, .rows, .whole] {
             for beta in [Float(0), Float(1)] {
                 var c = before
                 c.withUnsafeMutableBufferPointer { cp in
                     Float.gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: 1, a: a, lda: lda, b: b, ldb: ldb,
-                               beta: beta, c: cp.baseAddress!, ldc: ldc, split: split)
+                               beta: beta, c: cp.baseAddress!, ldc: ldc, route: split)
                 }
                 var worst = 0.0
                 for i in 0..<m {
@@ -56,26 +56,27 @@ import Testing
         }
     }
 
-    /// Measuring times only the shapes the threads split, once each, and keeps a split that
-    /// can cut the shape; small products are not planned. One thread: nothing to plan.
-    @Test func measuredPlanCoversTheSplitShapes() {
+    /// Measuring times each shape that has a choice, once each: the large ones the threads
+    /// split (keeping a split that can cut the shape) and the small ones the register tiles may
+    /// take (keeping the tiles or OpenBLAS); a product with neither choice is not planned.
+    @Test func measuredPlanCoversTheShapesWithAChoice() {
         let large = ProductShape(transposeA: false, transposeB: false, m: 64, n: 256, k: 128)
         let narrow = ProductShape(transposeA: true, transposeB: false, m: 256, n: 10, k: 640)
         let small = ProductShape(transposeA: false, transposeB: false, m: 16, n: 16, k: 16)
-        let plan = ProductPlan.measure([large, small, narrow, large])
-        guard BLAS.threadCount == 2, HelperThread.shared != nil else {
-            #expect(plan.isEmpty)
-            return
-        }
-        #expect(plan.entries.map(\.shape) == [large, narrow])
-        #expect(plan[small] == nil)
-        #expect(plan[narrow] != .columns, "a 10-column product cannot be cut in columns of 16")
-        for (shape, split) in plan.entries {
+        let neither = ProductShape(transposeA: false, transposeB: false, m: 32, n: 10, k: 64)
+        let plan = ProductPlan.measure([large, small, neither, narrow, large, small])
+        let splitting = BLAS.threadCount == 2 && HelperThread.shared != nil
+        let expected = [large, small, narrow].filter { $0 == small ? BLAS.tilesAvailable : splitting }
+        #expect(plan.entries.map(\.shape) == expected)
+        #expect(plan[neither] == nil)
+        if splitting { #expect(plan[narrow] != .columns, "a 10-column product cannot be cut in columns of 16") }
+        if BLAS.tilesAvailable { #expect(plan[small] == .tiles || plan[small] == .whole) }
+        for (shape, route) in plan.entries {
             let rates = plan.lines.first { $0.hasPrefix(shape.description) }
             #expect(rates?.contains("GFLOP/s") == true, "\(plan.lines)")
-            #expect(split == BLAS.ruleSplit(shape) || split != .whole || shape.flops < 2e8)
+            #expect(route == BLAS.ruleRoute(shape) || route != .whole || shape.flops < 2e8)
         }
-        #expect(plan.measuringSeconds > 0)
+        #expect((plan.measuringSeconds > 0) == !expected.isEmpty)
         #expect(ProductPlan(entries: plan.entries) == ProductPlan(entries: plan.entries))
     }
 

@@ -14,6 +14,21 @@ void dl_adam_update(float *theta, const float *g, float *m, float *v, long count
 void dl_sgemm_narrow(long m, long n, long k, float alpha, const float *a, long lda,
                      const float *b, long ldb, float beta, float *c, long ldc);
 
+/// Floats of stack scratch ``dl_sgemm_tiles`` has: B transposed (k·n) when transposeB, or C
+/// transposed (m·n) for a product of A^T with at most 6 columns.
+#define DL_SGEMM_TILES_SCRATCH 8192
+
+/// C (m, n) = alpha·op(A)·op(B) + beta·C, row-major, in register tiles of AVX2 fused
+/// multiply-adds (tiles_gemm.c): for small products, where OpenBLAS's packing does not pay.
+/// Not both operands transposed; k·n ≤ DL_SGEMM_TILES_SCRATCH when transposeB, and
+/// m·n ≤ DL_SGEMM_TILES_SCRATCH when transposeA and n ≤ 6. Beta 0 ignores C's old contents.
+/// Allocates nothing. Call only where ``dl_sgemm_tiles_available`` says so.
+void dl_sgemm_tiles(int transposeA, int transposeB, long m, long n, long k, float alpha, const float *a, long lda,
+                    const float *b, long ldb, float beta, float *c, long ldc);
+
+/// Whether this CPU (and its operating system) runs AVX2 with FMA, which ``dl_sgemm_tiles`` needs.
+int dl_sgemm_tiles_available(void);
+
 /// How many CPUs this process may run on (its affinity mask: `taskset`, a batch system's
 /// binding, a cpuset), or 0 when the mask cannot be read.
 int dl_affinity_cpus(void);

@@ -52,28 +52,51 @@ public enum BLAS {
         s.m * s.n * s.k >= 1 << 20 && (s.n >= 32 || s.m >= 32)
     }
 
-    /// Whether `split` can cut `s`: each part a multiple of 16 columns or rows, the second not empty.
-    static func canSplit(_ s: ProductShape, _ split: ProductSplit) -> Bool {
-        switch split {
+    /// Whether the CPU runs dltrain's register tiles (AVX2 with FMA), asked once.
+    public static let tilesAvailable = dl_sgemm_tiles_available() != 0
+
+    /// Whether dltrain's register tiles (``dl_sgemm_tiles``) may compute a product: at most
+    /// 2^18 multiply-adds (a 64x64x64 product), not both operands transposed, at least 16
+    /// columns of C (or at most 6 for A^T·B, whose transpose it computes instead), and the
+    /// transposed operand within the kernel's scratch.
+    static func isTilesCandidate(_ s: ProductShape) -> Bool {
+        guard tilesAvailable, s.m * s.n * s.k <= 1 << 18, !(s.transposeA && s.transposeB) else { return false }
+        let fewColumns = s.transposeA && !s.transposeB && s.n <= 6
+        guard s.n >= 16 || fewColumns else { return false }
+        if s.transposeB && s.k * s.n > Int(DL_SGEMM_TILES_SCRATCH) { return false }
+        if fewColumns && s.m * s.n > Int(DL_SGEMM_TILES_SCRATCH) { return false }
+        return true
+    }
+
+    /// Whether `route` can compute `s`: a split's parts each a multiple of 16 columns or rows,
+    /// the second not empty; the tiles within ``isTilesCandidate(_:)``.
+    static func canTake(_ s: ProductShape, _ route: ProductRoute) -> Bool {
+        switch route {
         case .columns: s.n >= 32
         case .rows: s.m >= 32
         case .whole: true
+        case .tiles: isTilesCandidate(s)
         }
     }
 
-    /// The split of a shape no plan names: along C's longer side.
-    public static func ruleSplit(_ s: ProductShape) -> ProductSplit {
+    /// The route of a shape no plan names: dltrain's tiles for a small product where the CPU has
+    /// them (on an AMD EPYC Zen 3 they ran 1.2-1.5x OpenBLAS's rate on 32-row products of 30 to
+    /// 64 units, and 0.85-0.95x from about 2^19 multiply-adds up); a split along C's longer side
+    /// for a large one.
+    public static func ruleRoute(_ s: ProductShape) -> ProductRoute {
+        if isTilesCandidate(s) { return .tiles }
         guard isSplitCandidate(s) else { return .whole }
         return s.n >= s.m && s.n >= 32 ? .columns : .rows
     }
 
-    /// `C = alpha · op(A) op(B) + beta · C`, shared between dltrain's two threads as `split` says
-    /// (nil: ``ruleSplit(_:)``) when products are split and the shape is large enough.
+    /// `C = alpha · op(A) op(B) + beta · C` by `route` (nil: ``ruleRoute(_:)``): in dltrain's
+    /// register tiles, in OpenBLAS whole, or shared between dltrain's two threads when products
+    /// are split and the shape is large enough.
     @usableFromInline
     static func sgemm(
         _ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
         _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
-        _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, split: ProductSplit? = nil
+        _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, route: ProductRoute? = nil
     ) {
         // The two parts are the same whichever thread computes them: when the helper is busy
         // (another caller, say the loader's PCA projection, holds it) or absent, this thread
@@ -84,13 +107,16 @@ public enum BLAS {
         let started = timing ? monotonicSeconds() : 0
         defer { if timing { ProductTiming.add(seconds: monotonicSeconds() - started, flops: 2 * Double(m) * Double(n) * Double(k)) } }
         let shape = ProductShape(transposeA: ta, transposeB: tb, m: m, n: n, k: k)
+        let chosen = route.flatMap { canTake(shape, $0) ? $0 : nil } ?? ruleRoute(shape)
+        if chosen == .tiles {
+            return dl_sgemm_tiles(ta ? 1 : 0, tb ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+        }
         guard splitting, isSplitCandidate(shape) else {
             return plainSgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
         }
-        let chosen = split.flatMap { canSplit(shape, $0) ? $0 : nil } ?? ruleSplit(shape)
         let second: SplitProduct, first: (m: Int, n: Int)
         switch chosen {
-        case .whole:
+        case .whole, .tiles:
             return plainSgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
         case .columns:
             let half = (n / 2 + 15) & ~15  // C's columns: op(B)'s columns

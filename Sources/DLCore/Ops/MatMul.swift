@@ -82,9 +82,9 @@ extension Executor {
         return shapes
     }
 
-    /// The planned split of one product (nil: the rule's).
+    /// The planned route of one product (nil: the rule's).
     @inline(__always)
-    private func split(_ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int) -> ProductSplit? {
+    private func route(_ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int) -> ProductRoute? {
         productPlan.isEmpty ? nil : productPlan[ProductShape(transposeA: ta, transposeB: tb, m: m, n: n, k: k)]
     }
 
@@ -101,7 +101,7 @@ extension Executor {
         }
         T.gemm(transposeA: ta, transposeB: tb, m: g.m, n: g.n, k: g.k, alpha: 1,
                a: value[a.index], lda: g.lda, b: value[b.index], ldb: g.ldb,
-               beta: beta, c: y, ldc: g.n, split: split(ta, tb, g.m, g.n, g.k))
+               beta: beta, c: y, ldc: g.n, route: route(ta, tb, g.m, g.n, g.k))
     }
 
     // G (m, n) -> dA += G op(B)^T (or its transpose), dB += op(A)^T G (or its transpose).
@@ -113,19 +113,19 @@ extension Executor {
         if let da = grad[a.index] {
             if !ta {  // dA (m, k) = G (m, n) · op(B)^T
                 T.gemm(transposeA: false, transposeB: !tb, m: g.m, n: g.k, k: g.n, alpha: 1,
-                       a: dy, lda: g.n, b: bv, ldb: g.ldb, beta: 1, c: da, ldc: g.lda, split: split(false, !tb, g.m, g.k, g.n))
+                       a: dy, lda: g.n, b: bv, ldb: g.ldb, beta: 1, c: da, ldc: g.lda, route: route(false, !tb, g.m, g.k, g.n))
             } else {  // dA (k, m) = op(B) · G^T
                 T.gemm(transposeA: tb, transposeB: true, m: g.k, n: g.m, k: g.n, alpha: 1,
-                       a: bv, lda: g.ldb, b: dy, ldb: g.n, beta: 1, c: da, ldc: g.lda, split: split(tb, true, g.k, g.m, g.n))
+                       a: bv, lda: g.ldb, b: dy, ldb: g.n, beta: 1, c: da, ldc: g.lda, route: route(tb, true, g.k, g.m, g.n))
             }
         }
         if let db = grad[b.index] {
             if !tb {  // dB (k, n) = op(A)^T · G
                 T.gemm(transposeA: !ta, transposeB: false, m: g.k, n: g.n, k: g.m, alpha: 1,
-                       a: av, lda: g.lda, b: dy, ldb: g.n, beta: 1, c: db, ldc: g.ldb, split: split(!ta, false, g.k, g.n, g.m))
+                       a: av, lda: g.lda, b: dy, ldb: g.n, beta: 1, c: db, ldc: g.ldb, route: route(!ta, false, g.k, g.n, g.m))
             } else {  // dB (n, k) = G^T · op(A)
                 T.gemm(transposeA: true, transposeB: ta, m: g.n, n: g.k, k: g.m, alpha: 1,
-                       a: dy, lda: g.n, b: av, ldb: g.lda, beta: 1, c: db, ldc: g.ldb, split: split(true, ta, g.n, g.k, g.m))
+                       a: dy, lda: g.n, b: av, ldb: g.lda, beta: 1, c: db, ldc: g.ldb, route: route(true, ta, g.n, g.k, g.m))
             }
         }
     }

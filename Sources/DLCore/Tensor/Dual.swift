@@ -78,7 +78,7 @@ public struct Dual: Scalar {
     public static func gemm(
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Dual,
         a: UnsafePointer<Dual>, lda: Int, b: UnsafePointer<Dual>, ldb: Int,
-        beta: Dual, c: UnsafeMutablePointer<Dual>, ldc: Int, split: ProductSplit?
+        beta: Dual, c: UnsafeMutablePointer<Dual>, ldc: Int, route: ProductRoute?
     ) {
         for i in 0..<m {
             for j in 0..<n {

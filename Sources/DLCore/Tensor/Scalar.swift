@@ -34,22 +34,23 @@ public protocol Scalar: Comparable, Sendable, ExpressibleByFloatLiteral, Express
     static func pow(_ x: Self, _ n: Int) -> Self
 
     /// Row-major `C = alpha * op(A) * op(B) + beta * C` with `op(A)` (m, k) and `op(B)` (k, n);
-    /// `split` says how `Float` shares a large product between two threads (nil: the rule).
+    /// `route` says how `Float` computes it: split between two threads, whole in OpenBLAS, or in
+    /// dltrain's register tiles (``ProductRoute``; nil: the rule).
     static func gemm(
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Self,
         a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
-        beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int, split: ProductSplit?)
+        beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int, route: ProductRoute?)
 }
 
 extension Scalar {
-    /// The product with the rule's split.
+    /// The product by the rule's route.
     @inlinable public static func gemm(
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Self,
         a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
         beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int
     ) {
         gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
-             beta: beta, c: c, ldc: ldc, split: nil)
+             beta: beta, c: c, ldc: ldc, route: nil)
     }
 }
 
@@ -59,9 +60,9 @@ extension Float: Scalar {
     public static func gemm(
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
         a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, split: ProductSplit?
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, route: ProductRoute?
     ) {
-        BLAS.sgemm(transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, split: split)
+        BLAS.sgemm(transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, route: route)
     }
 }
 
@@ -71,7 +72,7 @@ extension Double: Scalar {
     public static func gemm(
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Double,
         a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,
-        beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int, split: ProductSplit?
+        beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int, route: ProductRoute?
     ) {
         BLAS.dgemm(transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
     }

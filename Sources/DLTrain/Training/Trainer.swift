@@ -146,7 +146,7 @@ public final class Trainer {
     }
 
     /// Whether `fit` measures a product plan: when `DLTRAIN_PRODUCT_PLAN=measure` is in the
-    /// environment. Not by default: two fresh runs could time their shapes differently, split
+    /// environment. Not by default: two fresh runs could time their shapes differently, route
     /// them differently and round differently, and the same config would no longer give the
     /// same metrics; on the machines measured so far it did not pay (README, Speed).
     /// Data-parallel ranks always take the rule.
@@ -156,20 +156,24 @@ public final class Trainer {
         case nil, "rule": return false
         case "measure": return true
         case let other?:
-            throw DataError(file: "DLTRAIN_PRODUCT_PLAN (environment)", "is \"\(other)\"; expected \"rule\" (the default: every product split along C's longer side) or \"measure\" (time each shape's splits before training); set one of them or unset it")
+            throw DataError(file: "DLTRAIN_PRODUCT_PLAN (environment)", "is \"\(other)\"; expected \"rule\" (the default: small products in dltrain's register tiles, large ones split along C's longer side) or \"measure\" (time each shape's routes before training); set one of them or unset it")
         }
     }
 
-    /// How each of the step's products is shared between the threads, a line per shape (`fit --verbose`).
+    /// How each of the step's products is computed, a line per shape that is split or in
+    /// dltrain's register tiles (`fit --verbose`).
     public var productPlanLines: [String] {
-        guard BLAS.threadCount == 2 else { return ["products on \(BLAS.threadCount) thread\(BLAS.threadCount == 1 ? "" : "s") of OpenBLAS (\(BLAS.coreName) kernels), not split by dltrain"] }
         let plan = step.productPlan
-        let header = "products split over 2 threads, single-threaded OpenBLAS (\(BLAS.coreName) kernels) in each; "
-            + (plan.isEmpty ? "every shape by the rule (along C's longer side)"
-               : plan.measuringSeconds > 0 ? String(format: "per shape, C's columns or rows, as measured in %.2f s (GFLOP/s of each):", plan.measuringSeconds)
+        let openBLAS = BLAS.threadCount == 2 ? "single-threaded OpenBLAS (\(BLAS.coreName) kernels), split over 2 threads where large"
+            : "OpenBLAS (\(BLAS.coreName) kernels) on \(BLAS.threadCount) thread\(BLAS.threadCount == 1 ? "" : "s"), not split by dltrain"
+        let tiles = BLAS.tilesAvailable ? "dltrain's AVX2 register tiles for small products, " : ""
+        let header = "products: \(tiles)\(openBLAS); "
+            + (plan.isEmpty ? "every shape by the rule"
+               : plan.measuringSeconds > 0 ? String(format: "per shape as measured in %.2f s (GFLOP/s of each route):", plan.measuringSeconds)
                : "per shape as the checkpoint recorded:")
-        let ruled = step.stepProducts().filter { plan[$0] == nil && BLAS.ruleSplit($0) != .whole }
-        return [header] + plan.lines.map { "  " + $0 } + ruled.map { "  \($0) \(BLAS.ruleSplit($0).rawValue) (the rule)" }
+        var seen = Set<ProductShape>()
+        let ruled = step.stepProducts().filter { seen.insert($0).inserted && plan[$0] == nil }
+        return [header] + plan.lines.map { "  " + $0 } + ruled.map { "  \($0) \(BLAS.ruleRoute($0).rawValue) (the rule)" }
     }
 
     /// How targets reach the configured loss: one-hot rows, class indices, or values.

@@ -79,7 +79,7 @@ public struct TrainingState: Sendable {
             ("partial", .object([("loss", .number(partialLoss)), ("rows", .number(Double(partialRows))), ("correct", .number(Double(partialCorrect)))])),
             ("rollbacks", .number(Double(rollbacks))), ("rate_scale", .number(rateScale)), ("skipped_batches", .number(Double(skippedBatches))),
             ("stopped_early", .bool(stoppedEarly)), ("optimizer_steps", .number(Double(optimizerSteps))),
-            ("product_plan", .object(productPlan.entries.map { ($0.shape.description, .string($0.split.rawValue)) })),
+            ("product_plan", .object(productPlan.entries.map { ($0.shape.description, .string($0.route.rawValue)) })),
         ])
     }
 
@@ -129,10 +129,10 @@ public struct TrainingState: Sendable {
         if let plan = j["product_plan"] {
             guard let members = plan.members else { throw fail("product_plan is not an object") }
             productPlan = ProductPlan(entries: try members.map { member in
-                guard let shape = ProductShape(text: member.key), let split = member.value.string.flatMap(ProductSplit.init(rawValue:)) else {
-                    throw fail("product_plan entry \"\(member.key)\": \(member.value) is not a product shape (such as \"NT 128x512x256\") with a split (\(ProductSplit.allCases.map(\.rawValue).joined(separator: ", ")))")
+                guard let shape = ProductShape(text: member.key), let route = member.value.string.flatMap(ProductRoute.init(rawValue:)) else {
+                    throw fail("product_plan entry \"\(member.key)\": \(member.value) is not a product shape (such as \"NT 128x512x256\") with a route (\(ProductRoute.allCases.map(\.rawValue).joined(separator: ", ")))")
                 }
-                return (shape, split)
+                return (shape, route)
             })
         }
     }
