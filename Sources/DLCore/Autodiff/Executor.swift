@@ -34,8 +34,8 @@ public final class Executor<T: Scalar>: @unchecked Sendable {
         let widest = graph.nodes.map { node -> Int in if case .batchNorm = node.op { node.shape.dims.last ?? 0 } else { 0 } }.max() ?? 0
         return .allocate(capacity: max(2 * widest, 1))
     }()
-    /// How each large product of the step is shared between two threads (``ProductPlan``);
-    /// empty: the rule's split for every shape.
+    /// How each product of the step is computed (``ProductPlan``); empty: the rule's route for
+    /// every shape.
     public var productPlan = ProductPlan()
     /// The mode of the last forward pass, which its backward pass must follow.
     var forwardWasTraining = true

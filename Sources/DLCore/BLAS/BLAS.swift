@@ -81,7 +81,7 @@ public enum BLAS {
 
     /// The route of a shape no plan names: dltrain's tiles for a small product where the CPU has
     /// them (on an AMD EPYC Zen 3 they ran 1.2-1.5x OpenBLAS's rate on 32-row products of 30 to
-    /// 64 units, and 0.85-0.95x from about 2^19 multiply-adds up); a split along C's longer side
+    /// 64 units, and 0.84-0.97x from about 2^19 multiply-adds up); a split along C's longer side
     /// for a large one.
     public static func ruleRoute(_ s: ProductShape) -> ProductRoute {
         if isTilesCandidate(s) { return .tiles }

@@ -61,8 +61,8 @@ public final class Trainer {
     /// Reads the data and builds everything; nothing trains until ``fit(callbacks:)``.
     /// `fold` makes the k-th of K folds the validation split; `resume` continues a checkpoint.
     /// `replicas` trains data-parallel over MPI ranks (every rank constructs its Trainer alike).
-    /// `measuringProducts` times the step's product shapes for their split (``ProductPlan``);
-    /// off, every shape takes the rule's split and results never depend on a timing.
+    /// `measuringProducts` times the step's product shapes for their route (``ProductPlan``);
+    /// off, every shape takes the rule's route and results never depend on a timing.
     public init(config: Config, fold: (index: Int, count: Int)? = nil, resume: (checkpoint: Checkpoint, path: String)? = nil, replicas: MPI? = nil,
                 measuringProducts: Bool = false) throws {
         self.config = config

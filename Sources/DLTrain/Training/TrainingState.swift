@@ -40,9 +40,9 @@ public struct TrainingState: Sendable {
     public var stoppedEarly = false
     /// Optimizer updates so far (Adam's bias correction depends on it).
     public var optimizerSteps = 0
-    /// How the step's products are shared between two threads; a resume reuses it, since the
-    /// split decides the rounding. Empty: the rule's split for every shape (as in checkpoints
-    /// written before plans were measured).
+    /// How the step's products are computed; a resume reuses it, since the route decides the
+    /// rounding. Empty: the rule's route for every shape (as in checkpoints written before plans
+    /// were measured).
     public var productPlan = ProductPlan()
 
     public init() {}
