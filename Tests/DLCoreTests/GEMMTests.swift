@@ -45,12 +45,20 @@ import Testing
     ]
     static let fewColumns: [(m: Int, n: Int, k: Int)] = [(64, 2, 32), (37, 3, 19), (5, 1, 8), (100, 6, 64), (16, 5, 1)]
 
+    /// The rule leaves small products to OpenBLAS where it runs its AVX-512 kernels, whatever
+    /// the case of the family's name, and takes them to the tiles beside its AVX2 ones.
+    @Test func ruleLeavesSmallProductsToOpenBLASsAVX512Kernels() {
+        for family in ["SkylakeX", "COOPERLAKE", "SapphireRapids"] { #expect(!BLAS.ruleTakesTiles(openBLASKernels: family), "\(family)") }
+        for family in ["Haswell", "Zen", "Prescott"] { #expect(BLAS.ruleTakesTiles(openBLASKernels: family), "\(family)") }
+        #expect(BLAS.ruleTakesTiles == (BLAS.tilesAvailable && BLAS.ruleTakesTiles(openBLASKernels: BLAS.coreName)))
+    }
+
     @Test(arguments: [(false, false), (true, false), (false, true)])
     func tilesMatchReference(transposeA: Bool, transposeB: Bool) {
         let cases = Self.shapes + (transposeA && !transposeB ? Self.fewColumns : [])
         for (m, n, k) in cases {
             let shape = ProductShape(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k)
-            #expect(BLAS.ruleRoute(shape) == (BLAS.tilesAvailable ? .tiles : .whole), "\(shape)")
+            #expect(BLAS.ruleRoute(shape) == (BLAS.ruleTakesTiles ? .tiles : .whole), "\(shape)")
             var rng = RandomSource(seed: UInt64(m * 10_000 + n * 100 + k))
             let lda = (transposeA ? m : k) + 3, ldb = (transposeB ? k : n) + 1, ldc = n + 2
             let a = (0..<((transposeA ? Swift.max(k, 1) : m) * lda)).map { _ in Float(rng.normal()) }

@@ -55,6 +55,19 @@ public enum BLAS {
     /// Whether the CPU runs dltrain's register tiles (AVX2 with FMA), asked once.
     public static let tilesAvailable = dl_sgemm_tiles_available() != 0
 
+    /// Whether the rule sends small products to dltrain's register tiles: where the CPU runs
+    /// them and OpenBLAS runs ``coreName``'s kernels (see ``ruleTakesTiles(openBLASKernels:)``).
+    public static let ruleTakesTiles = tilesAvailable && ruleTakesTiles(openBLASKernels: coreName)
+
+    /// Whether the rule prefers the register tiles to OpenBLAS's kernel family `family`: not
+    /// to its AVX-512 families (SkylakeX, Cooperlake, SapphireRapids), whose small-matrix kernels
+    /// ran tabular's shapes at 94-103 GFLOP/s against the tiles' 46-49 on an Intel Xeon (family
+    /// 6 model 207, one thread); to the AVX2 ones (Haswell, Zen), which the tiles beat 1.2-1.5x
+    /// on an AMD EPYC Zen 3.
+    public static func ruleTakesTiles(openBLASKernels family: String) -> Bool {
+        !["skylakex", "cooperlake", "sapphirerapids"].contains(family.lowercased())
+    }
+
     /// Whether dltrain's register tiles (``dl_sgemm_tiles``) may compute a product: at most
     /// 2^18 multiply-adds (a 64x64x64 product), not both operands transposed, at least 16
     /// columns of C (or at most 6 for A^T·B, whose transpose it computes instead), and the
@@ -79,12 +92,12 @@ public enum BLAS {
         }
     }
 
-    /// The route of a shape no plan names: dltrain's tiles for a small product where the CPU has
-    /// them (on an AMD EPYC Zen 3 they ran 1.2-1.5x OpenBLAS's rate on 32-row products of 30 to
-    /// 64 units, and 0.84-0.97x from about 2^19 multiply-adds up); a split along C's longer side
-    /// for a large one.
+    /// The route of a shape no plan names: dltrain's tiles for a small product where the rule
+    /// takes them (``ruleTakesTiles``; on an AMD EPYC Zen 3 they ran 1.2-1.5x OpenBLAS's rate on
+    /// 32-row products of 30 to 64 units, and 0.84-0.97x from about 2^19 multiply-adds up); a
+    /// split along C's longer side for a large one.
     public static func ruleRoute(_ s: ProductShape) -> ProductRoute {
-        if isTilesCandidate(s) { return .tiles }
+        if ruleTakesTiles && isTilesCandidate(s) { return .tiles }
         guard isSplitCandidate(s) else { return .whole }
         return s.n >= s.m && s.n >= 32 ? .columns : .rows
     }
