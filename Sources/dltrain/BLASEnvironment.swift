@@ -2,8 +2,10 @@ import DLCore
 import Foundation
 
 /// OpenBLAS reads its settings once, when the library loads, before any of our code runs.
-/// Debian's OpenBLAS 0.3.21 does not recognise AVX-512 CPUs such as Zen 4/5 and falls back
-/// to its AVX2 ("Haswell") kernels at half the speed; and its idle worker threads spin on
+/// Debian's OpenBLAS 0.3.21 does not recognise newer AVX-512 CPUs: on Zen 4/5 it falls back
+/// to its AVX2 ("Haswell") kernels at half the speed, on Intel's family 6 model 207 to its
+/// SSE3 ("Prescott") ones at a fifth (mnist's products: 29 against 140 GFLOP/s on two
+/// threads); and its idle worker threads spin on
 /// sched_yield for a long time after each product, which on a 2-core machine takes the core
 /// our own element-wise work needs. So a compute command re-executes itself once with
 ///
