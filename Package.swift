@@ -40,7 +40,7 @@ let package = Package(
         ),
         .target(name: "DLNN", dependencies: ["DLCore", .product(name: "RealModule", package: "swift-numerics")]),
         // Hot loops compiled for several x86 levels, chosen at load time (Adam's update, narrow products),
-        // and AVX2 register tiles for small products, used where the CPU has AVX2 and FMA.
+        // and register tiles for small products, in AVX-512 or AVX2 as the CPU has them.
         .target(name: "CKernels"),
         .target(name: "DLOptim", dependencies: ["DLCore", "CKernels", .product(name: "RealModule", package: "swift-numerics")]),
         .target(name: "DLData", dependencies: ["DLCore", "CHDF5Shim"]),
@@ -51,7 +51,7 @@ let package = Package(
         ),
         // Fuzz targets (scripts/fuzz builds them with libFuzzer); built plainly, a replayer.
         .executableTarget(name: "dltrain-fuzz", dependencies: ["DLTrain", "DLData"]),
-        .testTarget(name: "DLCoreTests", dependencies: ["DLCore", "TestSupport"]),
+        .testTarget(name: "DLCoreTests", dependencies: ["DLCore", "CKernels", "TestSupport"]),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "DLNNTests", dependencies: ["DLNN", "DLCore"]),
         .testTarget(name: "DLDataTests", dependencies: ["DLData", "DLCore", "TestSupport"]),

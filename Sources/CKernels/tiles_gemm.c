@@ -2,16 +2,21 @@
 
 // Products too small for OpenBLAS's packing to pay: a training step of 32 rows through layers
 // of 30 to 64 units (about a microsecond each), where OpenBLAS 0.3.21 runs its full driver with
-// packing and buffer bookkeeping. These register tiles read A and B where they lie: six rows of
-// C by sixteen columns (twelve AVX2 accumulators, two loads of B and six broadcasts of A for each
-// step along k), fused multiply-adds in k's order. On an AMD EPYC Zen 3 at one thread they ran
-// 1.2-1.5x OpenBLAS's rate on such shapes (dltrain's tabular benchmark, interleaved, best of
-// 11 rounds each); BLAS.swift decides which products take them.
+// packing and buffer bookkeeping. These register tiles read A and B where they lie, fused
+// multiply-adds in k's order: in AVX2, six rows of C by sixteen columns (twelve accumulators,
+// two loads of B and six broadcasts of A for each step along k); in AVX-512, eight rows by
+// thirty-two (sixteen accumulators). Each element of C is the same chain of operations in
+// both, so both give the same bits. On an AMD EPYC Zen 3 at one thread the AVX2 tiles ran
+// 1.2-1.5x OpenBLAS's rate on such shapes; on an Intel Xeon (family 6 model 207) the AVX-512
+// tiles ran A·B^T products at 1.3-2.1x OpenBLAS's SkylakeX kernels and the others at
+// 0.4-1.1x (dltrain's tabular benchmark, interleaved, best of 11 rounds each). BLAS.swift
+// decides which products take them.
 #if defined(__x86_64__)
 #include <immintrin.h>
 
-int dl_sgemm_tiles_available(void) {
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+int dl_sgemm_tiles_lanes(void) {
+    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) return 0;
+    return __builtin_cpu_supports("avx512f") ? 16 : 8;
 }
 
 #define TILE_ATTR static inline __attribute__((always_inline, target("avx2,fma")))
@@ -78,6 +83,64 @@ TILE_ATTR void panel(const int masked, long mr, long width, long k, const float 
     }
 }
 
+
+#define WIDE_ATTR static inline __attribute__((always_inline, target("avx512f,avx2,fma")))
+
+// One tile of C in AVX-512: mr rows (1...8) by the 32 columns from b and c (or the first `width`).
+WIDE_ATTR void wideTile(const int mr, const int masked, long width, long k, float alpha,
+                        const float *a, long rowStride, long depthStride, const float *b, long ldb,
+                        float beta, float *c, long ldc) {
+    const int vectors = masked && width <= 16 ? 1 : 2;
+    __mmask16 m0 = 0xFFFF, m1 = 0xFFFF;
+    if (masked) {
+        m0 = width >= 16 ? 0xFFFF : (__mmask16)((1u << width) - 1);
+        m1 = width <= 16 ? 0 : (__mmask16)((1u << (width - 16)) - 1);
+    }
+    __m512 acc[8][2];
+    for (int r = 0; r < mr; r++) for (int h = 0; h < vectors; h++) acc[r][h] = _mm512_setzero_ps();
+    for (long p = 0; p < k; p++) {
+        const float *bp = b + p * ldb, *ap = a + p * depthStride;
+        __m512 b0 = masked ? _mm512_maskz_loadu_ps(m0, bp) : _mm512_loadu_ps(bp);
+        __m512 b1 = vectors == 1 ? b0 : masked ? _mm512_maskz_loadu_ps(m1, bp + 16) : _mm512_loadu_ps(bp + 16);
+        for (int r = 0; r < mr; r++) {
+            const __m512 x = _mm512_set1_ps(ap[r * rowStride]);
+            acc[r][0] = _mm512_fmadd_ps(x, b0, acc[r][0]);
+            if (vectors == 2) acc[r][1] = _mm512_fmadd_ps(x, b1, acc[r][1]);
+        }
+    }
+    const __m512 scale = _mm512_set1_ps(alpha), keep = _mm512_set1_ps(beta);
+    for (int r = 0; r < mr; r++) for (int h = 0; h < vectors; h++) {
+        float *cp = c + r * ldc + 16 * h;
+        const __mmask16 mask = h == 0 ? m0 : m1;
+        __m512 v = _mm512_mul_ps(scale, acc[r][h]);
+        if (beta != 0) v = _mm512_fmadd_ps(keep, _mm512_maskz_loadu_ps(mask, cp), v);
+        _mm512_mask_storeu_ps(cp, mask, v);
+    }
+}
+
+// C (mr, width) = alpha·A (mr, k) B (k, width) + beta·C for mr in 1...8 known only at run time.
+WIDE_ATTR void widePanel(const int masked, long mr, long width, long k, float alpha, const float *a, long rowStride,
+                         long depthStride, const float *b, long ldb, float beta, float *c, long ldc) {
+    switch (mr) {
+    case 8: wideTile(8, masked, width, k, alpha, a, rowStride, depthStride, b, ldb, beta, c, ldc); break;
+    case 7: wideTile(7, masked, width, k, alpha, a, rowStride, depthStride, b, ldb, beta, c, ldc); break;
+    case 6: wideTile(6, masked, width, k, alpha, a, rowStride, depthStride, b, ldb, beta, c, ldc); break;
+    case 5: wideTile(5, masked, width, k, alpha, a, rowStride, depthStride, b, ldb, beta, c, ldc); break;
+    case 4: wideTile(4, masked, width, k, alpha, a, rowStride, depthStride, b, ldb, beta, c, ldc); break;
+    case 3: wideTile(3, masked, width, k, alpha, a, rowStride, depthStride, b, ldb, beta, c, ldc); break;
+    case 2: wideTile(2, masked, width, k, alpha, a, rowStride, depthStride, b, ldb, beta, c, ldc); break;
+    case 1: wideTile(1, masked, width, k, alpha, a, rowStride, depthStride, b, ldb, beta, c, ldc); break;
+    default: break;
+    }
+}
+
+WIDE_ATTR void wideColumn(const int masked, long m, long width, long k, float alpha, const float *a, long rowStride,
+                          long depthStride, const float *b, long ldb, float beta, float *c, long ldc) {
+    long i = 0;
+    for (; i + 8 <= m; i += 8) wideTile(8, masked, width, k, alpha, a + i * rowStride, rowStride, depthStride, b, ldb, beta, c + i * ldc, ldc);
+    if (i < m) widePanel(masked, m - i, width, k, alpha, a + i * rowStride, rowStride, depthStride, b, ldb, beta, c + i * ldc, ldc);
+}
+
 // bt (k, n) = b^T for b (n, k) with leading dimension ldb: 8x8 blocks in registers, the edges one by one.
 __attribute__((target("avx2,fma")))
 static void transpose(long n, long k, const float *b, long ldb, float *bt) {
@@ -107,17 +170,17 @@ static void transpose(long n, long k, const float *b, long ldb, float *bt) {
     for (; j < n; j++) for (long p = 0; p < k; p++) bt[p * n + j] = b[j * ldb + p];
 }
 
+// B^T into `scratch` when transposeB; then C^T = B^T A for A^T·B with at most 6 columns
+// (its rows run along A's contiguous rows), otherwise C by columns of tiles.
 __attribute__((target("avx2,fma")))
-void dl_sgemm_tiles(int transposeA, int transposeB, long m, long n, long k, float alpha, const float *a, long lda,
-                    const float *b, long ldb, float beta, float *c, long ldc) {
+void dl_sgemm_tiles_avx2(int transposeA, int transposeB, long m, long n, long k, float alpha, const float *a, long lda,
+                         const float *b, long ldb, float beta, float *c, long ldc) {
     float scratch[DL_SGEMM_TILES_SCRATCH];
     if (transposeB) {
-        float *transposed = scratch;
-        transpose(n, k, b, ldb, transposed);
-        b = transposed; ldb = n;
+        transpose(n, k, b, ldb, scratch);
+        b = scratch; ldb = n;
     }
     if (transposeA && !transposeB && n <= 6) {
-        // A few columns of C: compute C^T (n, m) = B^T A, whose rows run along A's contiguous rows.
         float *ct = scratch;
         long i = 0;
         for (; i + 16 <= m; i += 16) panel(0, n, 16, k, b, 1, ldb, a + i, lda, ct + i, m);
@@ -132,8 +195,41 @@ void dl_sgemm_tiles(int transposeA, int transposeB, long m, long n, long k, floa
     if (j < n) column(1, m, n - j, k, alpha, a, rowStride, depthStride, b + j, ldb, beta, c + j, ldc);
 }
 
+__attribute__((target("avx512f,avx2,fma")))
+void dl_sgemm_tiles_avx512(int transposeA, int transposeB, long m, long n, long k, float alpha, const float *a, long lda,
+                           const float *b, long ldb, float beta, float *c, long ldc) {
+    float scratch[DL_SGEMM_TILES_SCRATCH];
+    if (transposeB) {
+        transpose(n, k, b, ldb, scratch);
+        b = scratch; ldb = n;
+    }
+    if (transposeA && !transposeB && n <= 6) {
+        float *ct = scratch;
+        long i = 0;
+        for (; i + 32 <= m; i += 32) widePanel(0, n, 32, k, 1, b, 1, ldb, a + i, lda, 0, ct + i, m);
+        if (i < m) widePanel(1, n, m - i, k, 1, b, 1, ldb, a + i, lda, 0, ct + i, m);
+        for (long r = 0; r < m; r++) for (long q = 0; q < n; q++)
+            c[r * ldc + q] = alpha * ct[q * m + r] + (beta == 0 ? 0 : beta * c[r * ldc + q]);
+        return;
+    }
+    const long rowStride = transposeA ? 1 : lda, depthStride = transposeA ? lda : 1;
+    long j = 0;
+    for (; j + 32 <= n; j += 32) wideColumn(0, m, 32, k, alpha, a, rowStride, depthStride, b + j, ldb, beta, c + j, ldc);
+    if (j < n) wideColumn(1, m, n - j, k, alpha, a, rowStride, depthStride, b + j, ldb, beta, c + j, ldc);
+}
+
+void dl_sgemm_tiles(int transposeA, int transposeB, long m, long n, long k, float alpha, const float *a, long lda,
+                    const float *b, long ldb, float beta, float *c, long ldc) {
+    if (__builtin_cpu_supports("avx512f")) dl_sgemm_tiles_avx512(transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    else dl_sgemm_tiles_avx2(transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
 #else
-int dl_sgemm_tiles_available(void) { return 0; }
+int dl_sgemm_tiles_lanes(void) { return 0; }
 void dl_sgemm_tiles(int transposeA, int transposeB, long m, long n, long k, float alpha, const float *a, long lda,
                     const float *b, long ldb, float beta, float *c, long ldc) {}
+void dl_sgemm_tiles_avx2(int transposeA, int transposeB, long m, long n, long k, float alpha, const float *a, long lda,
+                         const float *b, long ldb, float beta, float *c, long ldc) {}
+void dl_sgemm_tiles_avx512(int transposeA, int transposeB, long m, long n, long k, float alpha, const float *a, long lda,
+                           const float *b, long ldb, float beta, float *c, long ldc) {}
 #endif

@@ -150,7 +150,7 @@ import Testing
         // The rule takes the tiles beside the OpenBLAS kernels the binary runs, which it may
         // choose itself at start (a re-execution), so they are read from its header.
         let family = try #require(ruled.stderr.firstMatch(of: /OpenBLAS \((\w+) kernels\)/)?.1, "\(ruled.stderr)")
-        let tilesByRule = BLAS.tilesAvailable && BLAS.ruleTakesTiles(openBLASKernels: String(family))
+        let tilesByRule = BLAS.tilesAvailable && BLAS.ruleTakesTiles(transposeA: false, transposeB: true, besideAVX512Kernels: BLAS.isAVX512Family(String(family)))
         let tiny = "NT 16x64x10", tinyRule = tilesByRule ? "tiles" : "whole"
         let wholes = ["NN 16x10x64": "whole", "TN 64x10x16": "whole"]
         #expect(Self.planLines(ruled.stderr) == ["NN 16x2048x64": "columns", "NN 16x64x2048": "columns", "TN 2048x64x16": "rows",

@@ -1,3 +1,4 @@
+import CKernels
 import DLCore
 import Testing
 
@@ -34,23 +35,43 @@ import Testing
     }
 }
 
-/// dltrain's register tiles (``ProductRoute/tiles``) against a plain double loop: every
-/// transpose pair they take, rows that leave each remainder of the six-row tile, columns that
-/// leave each masked width of the sixteen-column one, the few-column A^T·B products they
-/// compute transposed, padded leading dimensions, and beta 0 over a C of NaNs. Where the CPU
-/// lacks AVX2 and FMA the route falls back to OpenBLAS and the same checks hold.
+/// dltrain's register tiles (``ProductRoute/tiles``) against a plain double loop, in each
+/// instruction set the CPU runs (AVX2, AVX-512) and bit for bit the same in both: every
+/// transpose pair they take, rows that leave each remainder of the six- and eight-row tiles,
+/// columns that leave masked widths of the sixteen- and thirty-two-column ones, the few-column
+/// A^T·B products they compute transposed, padded leading dimensions, and beta 0 over a C of
+/// NaNs. Where the CPU lacks AVX2 and FMA the route falls back to OpenBLAS and the same checks hold.
 @Suite struct TilesGEMMTests {
     static let shapes: [(m: Int, n: Int, k: Int)] = [
-        (1, 16, 30), (5, 17, 7), (6, 64, 64), (7, 24, 1), (11, 40, 13), (32, 64, 30), (30, 64, 32), (64, 31, 32), (13, 16, 0),
+        (1, 16, 30), (5, 17, 7), (6, 64, 64), (7, 24, 1), (11, 40, 13), (32, 64, 30), (30, 64, 32), (64, 31, 32), (13, 16, 0), (2, 48, 9), (12, 33, 5),
     ]
     static let fewColumns: [(m: Int, n: Int, k: Int)] = [(64, 2, 32), (37, 3, 19), (5, 1, 8), (100, 6, 64), (16, 5, 1)]
 
-    /// The rule leaves small products to OpenBLAS where it runs its AVX-512 kernels, whatever
-    /// the case of the family's name, and takes them to the tiles beside its AVX2 ones.
-    @Test func ruleLeavesSmallProductsToOpenBLASsAVX512Kernels() {
-        for family in ["SkylakeX", "COOPERLAKE", "SapphireRapids"] { #expect(!BLAS.ruleTakesTiles(openBLASKernels: family), "\(family)") }
-        for family in ["Haswell", "Zen", "Prescott"] { #expect(BLAS.ruleTakesTiles(openBLASKernels: family), "\(family)") }
-        #expect(BLAS.ruleTakesTiles == (BLAS.tilesAvailable && BLAS.ruleTakesTiles(openBLASKernels: BLAS.coreName)))
+    /// Beside OpenBLAS's AVX-512 kernel families (whatever the case of the name) the rule takes
+    /// only A·B^T to the tiles; beside the others, every small product.
+    @Test func ruleTakesTilesByLayoutBesideAVX512Kernels() {
+        for family in ["SkylakeX", "COOPERLAKE", "SapphireRapids"] { #expect(BLAS.isAVX512Family(family), "\(family)") }
+        for family in ["Haswell", "Zen", "Prescott"] { #expect(!BLAS.isAVX512Family(family), "\(family)") }
+        #expect(BLAS.ruleTakesTiles(transposeA: false, transposeB: true, besideAVX512Kernels: true))
+        #expect(!BLAS.ruleTakesTiles(transposeA: false, transposeB: false, besideAVX512Kernels: true))
+        #expect(!BLAS.ruleTakesTiles(transposeA: true, transposeB: false, besideAVX512Kernels: true))
+        for (ta, tb) in [(false, false), (true, false), (false, true)] {
+            #expect(BLAS.ruleTakesTiles(transposeA: ta, transposeB: tb, besideAVX512Kernels: false))
+        }
+    }
+
+    /// Whether the rule sends `shape` to the tiles in this process.
+    static func tilesByRule(_ shape: ProductShape) -> Bool {
+        BLAS.tilesAvailable && BLAS.ruleTakesTiles(transposeA: shape.transposeA, transposeB: shape.transposeB,
+                                                   besideAVX512Kernels: BLAS.isAVX512Family(BLAS.coreName))
+    }
+
+    typealias Tiles = @convention(c) (Int32, Int32, Int, Int, Int, Float, UnsafePointer<Float>?, Int, UnsafePointer<Float>?, Int,
+                                      Float, UnsafeMutablePointer<Float>?, Int) -> Void
+    /// Each instruction set's tiles this CPU runs, and the door's route to them.
+    static var tileVariants: [(name: String, run: Tiles?)] {
+        let lanes = dl_sgemm_tiles_lanes()
+        return [("route", nil)] + (lanes >= 8 ? [("AVX2", dl_sgemm_tiles_avx2)] : []) + (lanes == 16 ? [("AVX-512", dl_sgemm_tiles_avx512)] : [])
     }
 
     @Test(arguments: [(false, false), (true, false), (false, true)])
@@ -58,35 +79,45 @@ import Testing
         let cases = Self.shapes + (transposeA && !transposeB ? Self.fewColumns : [])
         for (m, n, k) in cases {
             let shape = ProductShape(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k)
-            #expect(BLAS.ruleRoute(shape) == (BLAS.ruleTakesTiles ? .tiles : .whole), "\(shape)")
+            #expect(BLAS.ruleRoute(shape) == (Self.tilesByRule(shape) ? .tiles : .whole), "\(shape)")
             var rng = RandomSource(seed: UInt64(m * 10_000 + n * 100 + k))
             let lda = (transposeA ? m : k) + 3, ldb = (transposeB ? k : n) + 1, ldc = n + 2
             let a = (0..<((transposeA ? Swift.max(k, 1) : m) * lda)).map { _ in Float(rng.normal()) }
             let b = (0..<((transposeB ? n : Swift.max(k, 1)) * ldb)).map { _ in Float(rng.normal()) }
             let start = (0..<(m * ldc)).map { _ in Float(rng.normal()) }
             for (alpha, beta, old) in [(Float(1), Float(0), [Float](repeating: .nan, count: m * ldc)), (Float(0.5), Float(1), start), (Float(-2), Float(0.25), start)] {
-                var c = old
-                c.withUnsafeMutableBufferPointer { cp in
-                    Float.gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
-                               beta: beta, c: cp.baseAddress!, ldc: ldc, route: .tiles)
-                }
-                var worst = 0.0
-                for i in 0..<m {
-                    for j in 0..<ldc {
-                        guard j < n else {
-                            #expect(c[i * ldc + j].bitPattern == old[i * ldc + j].bitPattern, "\(shape): padding at (\(i), \(j)) was written")
-                            continue
+                var first: [Float]? = nil
+                for (variant, run) in Self.tileVariants {
+                    var c = old
+                    c.withUnsafeMutableBufferPointer { cp in
+                        if let run {
+                            run(transposeA ? 1 : 0, transposeB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, cp.baseAddress!, ldc)
+                        } else {
+                            Float.gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+                                       beta: beta, c: cp.baseAddress!, ldc: ldc, route: .tiles)
                         }
-                        var sum = 0.0
-                        for p in 0..<k {
-                            let x = transposeA ? a[p * lda + i] : a[i * lda + p], y = transposeB ? b[j * ldb + p] : b[p * ldb + j]
-                            sum += Double(x) * Double(y)
-                        }
-                        let expected = Double(alpha) * sum + (beta == 0 ? 0 : Double(beta) * Double(old[i * ldc + j]))
-                        worst = Swift.max(worst, Swift.abs(Double(c[i * ldc + j]) - expected) / (1 + Swift.abs(expected)))
                     }
+                    // Every element is the same chain of fused multiply-adds in each instruction set.
+                    if variant != "route", let first { #expect(c.map(\.bitPattern) == first.map(\.bitPattern), "\(shape): \(variant) differs") }
+                    if variant != "route", first == nil { first = c }
+                    var worst = 0.0
+                    for i in 0..<m {
+                        for j in 0..<ldc {
+                            guard j < n else {
+                                #expect(c[i * ldc + j].bitPattern == old[i * ldc + j].bitPattern, "\(shape): padding at (\(i), \(j)) was written")
+                                continue
+                            }
+                            var sum = 0.0
+                            for p in 0..<k {
+                                let x = transposeA ? a[p * lda + i] : a[i * lda + p], y = transposeB ? b[j * ldb + p] : b[p * ldb + j]
+                                sum += Double(x) * Double(y)
+                            }
+                            let expected = Double(alpha) * sum + (beta == 0 ? 0 : Double(beta) * Double(old[i * ldc + j]))
+                            worst = Swift.max(worst, Swift.abs(Double(c[i * ldc + j]) - expected) / (1 + Swift.abs(expected)))
+                        }
+                    }
+                    #expect(worst < 1e-5, "\(shape), \(variant), alpha \(alpha), beta \(beta): relative error \(worst)")
                 }
-                #expect(worst < 1e-5, "\(shape), alpha \(alpha), beta \(beta): relative error \(worst)")
             }
         }
     }

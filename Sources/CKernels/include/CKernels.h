@@ -18,16 +18,25 @@ void dl_sgemm_narrow(long m, long n, long k, float alpha, const float *a, long l
 /// transposed (m·n) for a product of A^T with at most 6 columns.
 #define DL_SGEMM_TILES_SCRATCH 8192
 
-/// C (m, n) = alpha·op(A)·op(B) + beta·C, row-major, in register tiles of AVX2 fused
-/// multiply-adds (tiles_gemm.c): for small products, where OpenBLAS's packing does not pay.
+/// C (m, n) = alpha·op(A)·op(B) + beta·C, row-major, in register tiles of fused multiply-adds
+/// (tiles_gemm.c): for small products, where OpenBLAS's packing does not pay. In AVX-512
+/// where the CPU has it, otherwise AVX2; both give the same bits.
 /// Not both operands transposed; k·n ≤ DL_SGEMM_TILES_SCRATCH when transposeB, and
 /// m·n ≤ DL_SGEMM_TILES_SCRATCH when transposeA and n ≤ 6. Beta 0 ignores C's old contents.
-/// Allocates nothing. Call only where ``dl_sgemm_tiles_available`` says so.
+/// Allocates nothing. Call only where ``dl_sgemm_tiles_lanes`` is not 0.
 void dl_sgemm_tiles(int transposeA, int transposeB, long m, long n, long k, float alpha, const float *a, long lda,
                     const float *b, long ldb, float beta, float *c, long ldc);
 
-/// Whether this CPU (and its operating system) runs AVX2 with FMA, which ``dl_sgemm_tiles`` needs.
-int dl_sgemm_tiles_available(void);
+/// ``dl_sgemm_tiles`` in one instruction set: AVX2 (where the lanes are 8 or 16) and AVX-512
+/// (where they are 16), so that both can be tested against each other.
+void dl_sgemm_tiles_avx2(int transposeA, int transposeB, long m, long n, long k, float alpha, const float *a, long lda,
+                         const float *b, long ldb, float beta, float *c, long ldc);
+void dl_sgemm_tiles_avx512(int transposeA, int transposeB, long m, long n, long k, float alpha, const float *a, long lda,
+                           const float *b, long ldb, float beta, float *c, long ldc);
+
+/// The float lanes of the widest tiles this CPU (and its operating system) runs: 16 with
+/// AVX-512 F, 8 with AVX2 and FMA, 0 when ``dl_sgemm_tiles`` cannot run.
+int dl_sgemm_tiles_lanes(void);
 
 /// How many CPUs this process may run on (its affinity mask: `taskset`, a batch system's
 /// binding, a cpuset), or 0 when the mask cannot be read.

@@ -53,19 +53,25 @@ public enum BLAS {
     }
 
     /// Whether the CPU runs dltrain's register tiles (AVX2 with FMA), asked once.
-    public static let tilesAvailable = dl_sgemm_tiles_available() != 0
+    public static let tilesAvailable = dl_sgemm_tiles_lanes() != 0
 
-    /// Whether the rule sends small products to dltrain's register tiles: where the CPU runs
-    /// them and OpenBLAS runs ``coreName``'s kernels (see ``ruleTakesTiles(openBLASKernels:)``).
-    public static let ruleTakesTiles = tilesAvailable && ruleTakesTiles(openBLASKernels: coreName)
+    /// The instructions of the tiles this CPU runs: "AVX-512" or "AVX2" (the same bits either way).
+    public static let tilesInstructions = dl_sgemm_tiles_lanes() == 16 ? "AVX-512" : "AVX2"
 
-    /// Whether the rule prefers the register tiles to OpenBLAS's kernel family `family`: not
-    /// to its AVX-512 families (SkylakeX, Cooperlake, SapphireRapids), whose small-matrix kernels
-    /// ran tabular's shapes at 94-103 GFLOP/s against the tiles' 46-49 on an Intel Xeon (family
-    /// 6 model 207, one thread); to the AVX2 ones (Haswell, Zen), which the tiles beat 1.2-1.5x
-    /// on an AMD EPYC Zen 3.
-    public static func ruleTakesTiles(openBLASKernels family: String) -> Bool {
-        !["skylakex", "cooperlake", "sapphirerapids"].contains(family.lowercased())
+    /// Whether OpenBLAS runs one of its AVX-512 kernel families (SkylakeX, Cooperlake,
+    /// SapphireRapids), whose small-matrix kernels the tiles beat only on A·B^T.
+    public static func isAVX512Family(_ family: String) -> Bool {
+        ["skylakex", "cooperlake", "sapphirerapids"].contains(family.lowercased())
+    }
+    static let openBLASRunsAVX512Kernels = isAVX512Family(coreName)
+
+    /// Whether the rule sends a small product with these operands to the register tiles beside
+    /// OpenBLAS's kernels (``isAVX512Family(_:)``): every one beside its AVX2 families (Haswell, Zen),
+    /// which the AVX2 tiles beat 1.2-1.5x on an AMD EPYC Zen 3; beside its AVX-512 ones only
+    /// A·B^T, where the AVX-512 tiles ran 1.3-2.1x OpenBLAS's SkylakeX kernels on an Intel Xeon
+    /// (family 6 model 207, one thread) and the others 0.4-1.1x.
+    public static func ruleTakesTiles(transposeA: Bool, transposeB: Bool, besideAVX512Kernels: Bool) -> Bool {
+        !besideAVX512Kernels || (transposeB && !transposeA)
     }
 
     /// Whether dltrain's register tiles (``dl_sgemm_tiles``) may compute a product: at most
@@ -93,11 +99,13 @@ public enum BLAS {
     }
 
     /// The route of a shape no plan names: dltrain's tiles for a small product where the rule
-    /// takes them (``ruleTakesTiles``; on an AMD EPYC Zen 3 they ran 1.2-1.5x OpenBLAS's rate on
-    /// 32-row products of 30 to 64 units, and 0.84-0.97x from about 2^19 multiply-adds up); a
-    /// split along C's longer side for a large one.
+    /// takes them (``ruleTakesTiles(transposeA:transposeB:besideAVX512Kernels:)``; past about
+    /// 2^19 multiply-adds they ran 0.84-0.97x OpenBLAS on an AMD EPYC Zen 3); a split along C's
+    /// longer side for a large one.
     public static func ruleRoute(_ s: ProductShape) -> ProductRoute {
-        if ruleTakesTiles && isTilesCandidate(s) { return .tiles }
+        if isTilesCandidate(s) && ruleTakesTiles(transposeA: s.transposeA, transposeB: s.transposeB, besideAVX512Kernels: openBLASRunsAVX512Kernels) {
+            return .tiles
+        }
         guard isSplitCandidate(s) else { return .whole }
         return s.n >= s.m && s.n >= 32 ? .columns : .rows
     }

@@ -166,7 +166,8 @@ public final class Trainer {
         let plan = step.productPlan
         let openBLAS = BLAS.threadCount == 2 ? "single-threaded OpenBLAS (\(BLAS.coreName) kernels), split over 2 threads where large"
             : "OpenBLAS (\(BLAS.coreName) kernels) on \(BLAS.threadCount) thread\(BLAS.threadCount == 1 ? "" : "s"), not split by dltrain"
-        let tiles = BLAS.ruleTakesTiles || plan.entries.contains { $0.route == .tiles } ? "dltrain's AVX2 register tiles for small products, " : ""
+        let tilesTaken = step.stepProducts().contains { (plan[$0] ?? BLAS.ruleRoute($0)) == .tiles }
+        let tiles = tilesTaken ? "dltrain's \(BLAS.tilesInstructions) register tiles for small products, " : ""
         let header = "products: \(tiles)\(openBLAS); "
             + (plan.isEmpty ? "every shape by the rule"
                : plan.measuringSeconds > 0 ? String(format: "per shape as measured in %.2f s (GFLOP/s of each route):", plan.measuringSeconds)
