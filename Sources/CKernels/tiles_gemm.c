@@ -170,8 +170,15 @@ static void transpose(long n, long k, const float *b, long ldb, float *bt) {
     for (; j < n; j++) for (long p = 0; p < k; p++) bt[p * n + j] = b[j * ldb + p];
 }
 
-// B^T into `scratch` when transposeB; then C^T = B^T A for A^T·B with at most 6 columns
-// (its rows run along A's contiguous rows), otherwise C by columns of tiles.
+// C (m, n) = alpha·ct^T + beta·C from ct (n, m), computed as C's transpose.
+static void fromTransposed(long m, long n, float alpha, const float *ct, float beta, float *c, long ldc) {
+    for (long r = 0; r < m; r++) for (long q = 0; q < n; q++)
+        c[r * ldc + q] = alpha * ct[q * m + r] + (beta == 0 ? 0 : beta * c[r * ldc + q]);
+}
+
+// Each instruction set's pass: B^T into `scratch` when transposeB; then, for A^T·B with at
+// most 6 columns, C^T = B^T A into `scratch` (its rows run along A's contiguous rows) and C
+// from it; otherwise C by columns of tiles.
 __attribute__((target("avx2,fma")))
 void dl_sgemm_tiles_avx2(int transposeA, int transposeB, long m, long n, long k, float alpha, const float *a, long lda,
                          const float *b, long ldb, float beta, float *c, long ldc) {
@@ -179,15 +186,11 @@ void dl_sgemm_tiles_avx2(int transposeA, int transposeB, long m, long n, long k,
     if (transposeB) {
         transpose(n, k, b, ldb, scratch);
         b = scratch; ldb = n;
-    }
-    if (transposeA && !transposeB && n <= 6) {
-        float *ct = scratch;
+    } else if (transposeA && n <= 6) {
         long i = 0;
-        for (; i + 16 <= m; i += 16) panel(0, n, 16, k, b, 1, ldb, a + i, lda, ct + i, m);
-        if (i < m) panel(1, n, m - i, k, b, 1, ldb, a + i, lda, ct + i, m);
-        for (long r = 0; r < m; r++) for (long q = 0; q < n; q++)
-            c[r * ldc + q] = alpha * ct[q * m + r] + (beta == 0 ? 0 : beta * c[r * ldc + q]);
-        return;
+        for (; i + 16 <= m; i += 16) panel(0, n, 16, k, b, 1, ldb, a + i, lda, scratch + i, m);
+        if (i < m) panel(1, n, m - i, k, b, 1, ldb, a + i, lda, scratch + i, m);
+        return fromTransposed(m, n, alpha, scratch, beta, c, ldc);
     }
     const long rowStride = transposeA ? 1 : lda, depthStride = transposeA ? lda : 1;
     long j = 0;
@@ -202,15 +205,11 @@ void dl_sgemm_tiles_avx512(int transposeA, int transposeB, long m, long n, long 
     if (transposeB) {
         transpose(n, k, b, ldb, scratch);
         b = scratch; ldb = n;
-    }
-    if (transposeA && !transposeB && n <= 6) {
-        float *ct = scratch;
+    } else if (transposeA && n <= 6) {
         long i = 0;
-        for (; i + 32 <= m; i += 32) widePanel(0, n, 32, k, 1, b, 1, ldb, a + i, lda, 0, ct + i, m);
-        if (i < m) widePanel(1, n, m - i, k, 1, b, 1, ldb, a + i, lda, 0, ct + i, m);
-        for (long r = 0; r < m; r++) for (long q = 0; q < n; q++)
-            c[r * ldc + q] = alpha * ct[q * m + r] + (beta == 0 ? 0 : beta * c[r * ldc + q]);
-        return;
+        for (; i + 32 <= m; i += 32) widePanel(0, n, 32, k, 1, b, 1, ldb, a + i, lda, 0, scratch + i, m);
+        if (i < m) widePanel(1, n, m - i, k, 1, b, 1, ldb, a + i, lda, 0, scratch + i, m);
+        return fromTransposed(m, n, alpha, scratch, beta, c, ldc);
     }
     const long rowStride = transposeA ? 1 : lda, depthStride = transposeA ? lda : 1;
     long j = 0;
