@@ -35,8 +35,7 @@ public final class ConsoleLogger: TrainingCallback {
             blas += "; batches prepared between steps, not prefetched: the process may run on 1 CPU"
         }
         printError(blas)
-        if let forced = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"], !forced.lowercased().contains("skylakex"),
-           !forced.lowercased().contains("cooperlake"), !forced.lowercased().contains("sapphire"), BLAS.cpuHasAVX512 {
+        if let forced = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"], !BLAS.isAVX512Family(forced), BLAS.cpuHasAVX512 {
             printError(paint("this CPU has AVX-512 but OPENBLAS_CORETYPE=\(forced) in the environment keeps OpenBLAS on slower kernels; unset it (dltrain then picks SkylakeX) or set OPENBLAS_CORETYPE=SkylakeX", "33"))
         }
         if let k = d.preprocessor.keptVarianceFraction, let components = d.preprocessor.components {
