@@ -58,11 +58,12 @@ public enum BLAS {
     /// The instructions of the tiles this CPU runs: "AVX-512" or "AVX2" (the same bits either way).
     public static let tilesInstructions = dl_sgemm_tiles_lanes() == 16 ? "AVX-512" : "AVX2"
 
-    /// Whether OpenBLAS runs one of its AVX-512 kernel families (SkylakeX, Cooperlake,
-    /// SapphireRapids), whose small-matrix kernels the tiles beat only on A·B^T.
+    /// Whether `family` (a ``coreName`` or an `OPENBLAS_CORETYPE`, in any case) is one of
+    /// OpenBLAS's AVX-512 kernel families: SkylakeX, Cooperlake, SapphireRapids.
     public static func isAVX512Family(_ family: String) -> Bool {
         ["skylakex", "cooperlake", "sapphirerapids"].contains(family.lowercased())
     }
+    /// Whether this process's OpenBLAS runs them, asked once (the rule reads it on every product).
     static let openBLASRunsAVX512Kernels = isAVX512Family(coreName)
 
     /// Whether the rule sends a small product with these operands to the register tiles beside
