@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 char *openblas_get_corename(void);
@@ -82,9 +83,10 @@ int main(int argc, char **argv) {
     void (*init)(void) = (void (*)(void))dlsym(RTLD_DEFAULT, "gotoblas_dynamic_init");
     if (quit && init && !getenv("OPENBLAS_CORETYPE")) {
         __builtin_cpu_init();
-        if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) families[family_count++] = "Haswell";
-        if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl"))
-            families[family_count++] = "SkylakeX";
+        int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+        int avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+        if (avx2 && strcasecmp(families[0], "Haswell") != 0) families[family_count++] = "Haswell";
+        if (avx512 && strcasecmp(families[0], "SkylakeX") != 0) families[family_count++] = "SkylakeX";
     }
 
     long widest = 0;

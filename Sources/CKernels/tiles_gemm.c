@@ -83,7 +83,6 @@ TILE_ATTR void panel(const int masked, long mr, long width, long k, const float 
     }
 }
 
-
 #define WIDE_ATTR static inline __attribute__((always_inline, target("avx512f,avx2,fma")))
 
 // One tile of C in AVX-512: mr rows (1...8) by the 32 columns from b and c (or the first `width`).
@@ -219,7 +218,7 @@ void dl_sgemm_tiles_avx512(int transposeA, int transposeB, long m, long n, long 
 
 void dl_sgemm_tiles(int transposeA, int transposeB, long m, long n, long k, float alpha, const float *a, long lda,
                     const float *b, long ldb, float beta, float *c, long ldc) {
-    if (__builtin_cpu_supports("avx512f")) dl_sgemm_tiles_avx512(transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    if (dl_sgemm_tiles_lanes() == 16) dl_sgemm_tiles_avx512(transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     else dl_sgemm_tiles_avx2(transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
