@@ -1,3 +1,4 @@
+import CKernels
 import DLCore
 import Foundation
 import Testing
@@ -38,6 +39,39 @@ import Testing
         let result = Self.run(20_000, counter: counter, helper: helper)
         #expect(result.completed && counter.pointee == 20_000)
         #expect(result.shared > 0)
+    }
+
+    /// The helper tells the CPU it ran its latest job on, one this process may use; and binding
+    /// a thread to it restricts that thread alone, not the process (the batch loader's thread
+    /// follows the helper so, and the training thread must stay free to run anywhere).
+    @Test func helperTellsItsCPUAndBindingIsPerThread() throws {
+        let helper = try #require(HelperThread.shared)
+        let counter = UnsafeMutablePointer<Int>.allocate(capacity: 1)
+        defer { counter.deallocate() }
+        counter.pointee = 0
+        // The caller takes a job back when the helper has not begun it: wait until the helper has run one.
+        for _ in 0..<100 where counter.pointee == 0 {
+            guard helper.claim() else { continue }
+            helper.start(HelperThread.Job(Self.increment, UnsafeMutableRawPointer(counter)))
+            usleep(2_000)
+            helper.finish()
+            if helper.cpu == nil { counter.pointee = 0 }
+        }
+        let cpu = try #require(helper.cpu)
+        let before = dl_affinity_cpus()
+        #expect(before == Int32(AvailableCPUs.count) && before >= 2)
+        nonisolated(unsafe) var bound = (done: false, cpus: Int32(0), on: Int32(-1))
+        let finished = DispatchSemaphore(value: 0)
+        Thread {
+            bound.done = AvailableCPUs.bindCallingThread(to: cpu)
+            bound.cpus = dl_affinity_cpus()
+            bound.on = dl_current_cpu()
+            finished.signal()
+        }.start()
+        finished.wait()
+        #expect(bound.done && bound.cpus == 1 && bound.on == Int32(cpu))
+        #expect(dl_affinity_cpus() == before, "binding a thread restricted the test's thread too")
+        #expect(!AvailableCPUs.bindCallingThread(to: -1))
     }
 
     @Test func twoThreadsShareOneHelper() throws {

@@ -1,6 +1,6 @@
 import TestSupport
 import DLCore
-import DLData
+@testable import DLData
 import Foundation
 import Testing
 
@@ -213,6 +213,33 @@ import Testing
         #expect(try epoch(make(), width: 4, inPlace: inPlace).rows == first.rows)
         let other = try epoch(make(), width: 4, inPlace: !inPlace)
         #expect(other.rows == first.rows && other.features == first.features && other.targets == first.targets)
+    }
+
+    /// The prefetching thread runs on the CPU where the training step's helper thread last ran
+    /// (where time is given up between products); a loader that prepares its batches between
+    /// steps binds nothing.
+    @Test func producerFollowsTheHelperThread() throws {
+        let helper = try #require(HelperThread.shared)
+        // A job the helper itself takes (the caller takes back one not yet begun), so that it has a CPU to follow.
+        let flag = UnsafeMutablePointer<Int>.allocate(capacity: 1)
+        defer { flag.deallocate() }
+        for _ in 0..<100 where helper.cpu == nil {
+            guard helper.claim() else { continue }
+            helper.start(HelperThread.Job({ $0.assumingMemoryBound(to: Int.self).pointee = 1 }, UnsafeMutableRawPointer(flag)))
+            usleep(2_000)
+            helper.finish()
+        }
+        let cpu = try #require(helper.cpu)
+        let data = Self.data()
+        let p = try Preprocessor(fitting: PreprocessSpec(), on: data)
+        for prefetching in [true, false] {
+            let loader = BatchLoader(producer: InMemoryRows(data), batchSize: 10, shuffled: true, preprocessor: p,
+                                     encoding: .indices, seed: 2, prefetching: prefetching)
+            loader.startEpoch()
+            #expect(try loader.nextInPlace().rows == 10)
+            #expect(loader.producerCPU == (prefetching ? cpu : -1))
+            loader.finishEpoch()
+        }
     }
 
     /// Balanced sampling: 34 rows of class 0 and 6 of class 1 (indices 3, 7, ..., 23 are

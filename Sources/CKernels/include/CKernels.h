@@ -42,6 +42,13 @@ int dl_sgemm_tiles_lanes(void);
 /// binding, a cpuset), or 0 when the mask cannot be read.
 int dl_affinity_cpus(void);
 
+/// The CPU the calling thread runs on now, or -1 when it cannot be told.
+int dl_current_cpu(void);
+
+/// Restricts the calling thread (not its process) to `cpu`: 0 on success, -1 when the CPU is
+/// outside the process's affinity mask or the call is refused.
+int dl_bind_calling_thread(int cpu);
+
 /// A spin-wait hint to the CPU (x86's `pause`): a thread polling a flag yields the core's
 /// pipeline to its sibling and saves power, without giving the core up.
 static inline void dl_cpu_relax(void) {

@@ -18,6 +18,12 @@ public enum AvailableCPUs {
     /// The machine's online CPUs, whatever the mask.
     private static let online = ProcessInfo.processInfo.activeProcessorCount
 
+    /// Restricts the calling thread to `cpu`, one of the process's; false when the system refuses.
+    @discardableResult
+    public static func bindCallingThread(to cpu: Int) -> Bool {
+        dl_bind_calling_thread(Int32(cpu)) == 0
+    }
+
     /// Threads for each of `ranks` processes on this node (MPI): the CPUs the launcher bound
     /// the process to, at most an even share of the machine's.
     public static func perProcess(ranks: Int) -> Int {

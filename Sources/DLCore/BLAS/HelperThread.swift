@@ -45,6 +45,16 @@ public final class HelperThread: @unchecked Sendable {
     private let completed = Atomic<Bool>(false)
     /// Polling budgets, in nanoseconds: before sleeping on a semaphore, and before yielding the core each round.
     static let helperSpin = 100_000, callerSpin = 2_000_000, pureSpin = 10_000
+    /// The CPU the helper took its latest job on; -1 before the first.
+    private let lastCPU = Atomic<Int>(-1)
+
+    /// The CPU the helper ran its latest job on, nil before its first: the core where it gives
+    /// way between jobs (``poll(nanoseconds:until:)`` yields past ``pureSpin``), and so the one
+    /// where a background thread, such as the batch loader's, finds time during a step.
+    public var cpu: Int? {
+        let last = lastCPU.load(ordering: .relaxed)
+        return last >= 0 ? last : nil
+    }
     private var wake = sem_t(), done = sem_t()
 
     private init() {
@@ -63,6 +73,7 @@ public final class HelperThread: @unchecked Sendable {
                 }
                 // A wake-up whose job the caller took back (or the helper took while polling) finds nothing pending: skip it.
                 guard helper.pending.compareExchange(expected: 1, desired: 0, ordering: .acquiring).exchanged, let job = helper.job else { continue }
+                helper.lastCPU.store(Int(dl_current_cpu()), ordering: .relaxed)
                 job.function(job.argument)
                 helper.completed.store(true, ordering: .releasing)
                 sem_post(&helper.done)
