@@ -7,20 +7,22 @@ import Testing
 @Suite(.serialized) struct SpeedTests {
     let cli = CLITests()
 
-    /// dltrain picks OpenBLAS's AVX-512 kernels on a CPU that has them, and keeps a user's own
-    /// OPENBLAS_CORETYPE, saying what it costs.
+    /// dltrain picks OpenBLAS's kernel family for a CPU with AVX-512 by the width of its FMAs
+    /// (``BLAS/preferredKernelFamily``: SkylakeX or Haswell), and keeps a user's own
+    /// OPENBLAS_CORETYPE, saying what it costs where it is slower than dltrain's pick.
     @Test func openBLASKernelChoice() throws {
-        let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
-        let avx512 = ["avx512f", "avx512bw", "avx512dq", "avx512vl"].allSatisfy { cpuinfo.contains(" \($0)") }
         let out = NSTemporaryDirectory() + "dltrain-blas-\(UUID().uuidString.prefix(6))"
         let chosen = try runProgram(CLITests.binary, ["fit", "configs/xor.json", "--set", "training.epochs=1", "--out", out],
                                     in: CLITests.packageRoot, removing: ["OPENBLAS_CORETYPE"])
         let text = chosen.stderr
         #expect(chosen.status == 0)
-        if avx512 { #expect(text.contains("BLAS: OpenBLAS SkylakeX kernels"), "\(text)") } else { #expect(text.contains("BLAS: OpenBLAS")) }
+        let preferred = BLAS.preferredKernelFamily
+        if let preferred { #expect(text.contains("BLAS: OpenBLAS \(preferred) kernels"), "\(text)") } else { #expect(text.contains("BLAS: OpenBLAS")) }
+        #expect(!text.contains("keeps OpenBLAS on slower kernels"))
         let kept = try cli.run(["fit", "configs/xor.json", "--set", "training.epochs=1", "--out", out, "--overwrite"], environment: ["OPENBLAS_CORETYPE": "Haswell"])
         #expect(kept.stderr.contains("BLAS: OpenBLAS Haswell kernels"))
-        if avx512 { #expect(kept.stderr.contains("OPENBLAS_CORETYPE=Haswell in the environment keeps OpenBLAS on slower kernels")) }
+        let warned = kept.stderr.contains("OPENBLAS_CORETYPE=Haswell in the environment keeps OpenBLAS on slower kernels; unset it (dltrain then picks SkylakeX)")
+        #expect(warned == (preferred == "SkylakeX"), "\(kept.stderr)")
         let version = try cli.run(["--version"])
         #expect(version.status == 0 && version.stdout.hasPrefix("0.1.0"))
     }

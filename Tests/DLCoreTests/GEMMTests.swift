@@ -47,6 +47,21 @@ import Testing
     ]
     static let fewColumns: [(m: Int, n: Int, k: Int)] = [(64, 2, 32), (37, 3, 19), (5, 1, 8), (100, 6, 64), (16, 5, 1)]
 
+    /// OpenBLAS's AVX-512 kernels where 512-bit FMAs double the rate, its AVX2 kernels where
+    /// they do not (Zen 4), OpenBLAS's own choice without AVX-512; the width is timed on this
+    /// CPU exactly when it has AVX-512 F (no figure is asserted: it is a timing).
+    @Test func kernelFamilyFollowsTheFMAWidth() throws {
+        #expect(BLAS.kernelFamily(hasAVX512: true, fma512Speedup: 1.97) == "SkylakeX")
+        #expect(BLAS.kernelFamily(hasAVX512: true, fma512Speedup: 1.5) == "SkylakeX")
+        #expect(BLAS.kernelFamily(hasAVX512: true, fma512Speedup: 1.0) == "Haswell")
+        #expect(BLAS.kernelFamily(hasAVX512: false, fma512Speedup: 0) == nil)
+        let cpuinfo = try String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)
+        let flags = Set(cpuinfo.split(separator: "\n").first { $0.hasPrefix("flags") }?.split(separator: " ").map(String.init) ?? [])
+        let speedup = dl_fma512_speedup()
+        #expect((speedup > 0) == (flags.contains("avx512f") && flags.contains("avx2") && flags.contains("fma")), "\(speedup)")
+        #expect((BLAS.preferredKernelFamily != nil) == ["avx512f", "avx512bw", "avx512dq", "avx512vl"].allSatisfy(flags.contains))
+    }
+
     /// Beside OpenBLAS's AVX-512 kernel families (whatever the case of the name) the rule takes
     /// only A·B^T to the tiles; beside the others, every small product.
     @Test func ruleTakesTilesByLayoutBesideAVX512Kernels() {

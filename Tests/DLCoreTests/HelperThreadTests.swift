@@ -35,10 +35,16 @@ import Testing
         let helper = try #require(HelperThread.shared)
         let counter = UnsafeMutablePointer<Int>.allocate(capacity: 1)
         defer { counter.deallocate() }
-        counter.pointee = 0
-        let result = Self.run(20_000, counter: counter, helper: helper)
-        #expect(result.completed && counter.pointee == 20_000)
-        #expect(result.shared > 0)
+        // Tests of other suites run beside this one and may hold the helper through a whole
+        // run (a product plan's measuring claims it for every product): then try again.
+        var shared = 0
+        for _ in 0..<5 where shared == 0 {
+            counter.pointee = 0
+            let result = Self.run(20_000, counter: counter, helper: helper)
+            #expect(result.completed && counter.pointee == 20_000)
+            shared = result.shared
+        }
+        #expect(shared > 0)
     }
 
     /// The helper tells the CPU it ran its latest job on, one this process may use; and binding

@@ -229,15 +229,23 @@ import Testing
             usleep(2_000)
             helper.finish()
         }
-        let cpu = try #require(helper.cpu)
         let data = Self.data()
         let p = try Preprocessor(fitting: PreprocessSpec(), on: data)
         for prefetching in [true, false] {
             let loader = BatchLoader(producer: InMemoryRows(data), batchSize: 10, shuffled: true, preprocessor: p,
                                      encoding: .indices, seed: 2, prefetching: prefetching)
+            let before = try #require(helper.cpu)
             loader.startEpoch()
             #expect(try loader.nextInPlace().rows == 10)
-            #expect(loader.producerCPU == (prefetching ? cpu : -1))
+            let after = try #require(helper.cpu)
+            if !prefetching {
+                #expect(loader.producerCPU == -1)
+            } else if before == after {
+                #expect(loader.producerCPU == after)
+            } else {
+                // Tests running beside this one gave the helper jobs on another CPU meanwhile.
+                #expect(loader.producerCPU == before || loader.producerCPU == after)
+            }
             loader.finishEpoch()
         }
     }

@@ -35,8 +35,9 @@ public final class ConsoleLogger: TrainingCallback {
             blas += "; batches prepared between steps, not prefetched: the process may run on 1 CPU"
         }
         printError(blas)
-        if let forced = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"], !BLAS.isAVX512Family(forced), BLAS.cpuHasAVX512 {
-            printError(paint("this CPU has AVX-512 but OPENBLAS_CORETYPE=\(forced) in the environment keeps OpenBLAS on slower kernels; unset it (dltrain then picks SkylakeX) or set OPENBLAS_CORETYPE=SkylakeX", "33"))
+        if let forced = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"], !BLAS.isAVX512Family(forced),
+           let preferred = BLAS.preferredKernelFamily, BLAS.isAVX512Family(preferred) {
+            printError(paint("this CPU has AVX-512 but OPENBLAS_CORETYPE=\(forced) in the environment keeps OpenBLAS on slower kernels; unset it (dltrain then picks \(preferred)) or set OPENBLAS_CORETYPE=\(preferred)", "33"))
         }
         if let k = d.preprocessor.keptVarianceFraction, let components = d.preprocessor.components {
             let passed = d.preprocessor.passthroughColumns > 0 ? String(format: " (the %d one-hot and embedding inputs pass through)", d.preprocessor.passthroughColumns) : ""
