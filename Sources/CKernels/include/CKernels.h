@@ -50,9 +50,9 @@ int dl_current_cpu(void);
 int dl_bind_calling_thread(int cpu);
 
 /// How many times as many float operations a second this core does with 512-bit fused
-/// multiply-adds as with 256-bit ones, timed in tight loops (about 0.5 ms): near 2 where the
-/// core has 512-bit units (Intel's Xeons, AMD's Zen 5), near 1 where it splits each 512-bit
-/// operation in two (AMD's Zen 4); 0 without AVX-512 F, AVX2 and FMA.
+/// multiply-adds as with 256-bit ones, timed in tight loops (about 0.5 ms): expected near 2
+/// where the core has 512-bit FMA units, 1.001 on AMD's Zen 4, which splits each 512-bit
+/// operation in two; 0 without AVX-512 F, AVX2 and FMA.
 double dl_fma512_speedup(void);
 
 /// A spin-wait hint to the CPU (x86's `pause`): a thread polling a flag yields the core's

@@ -43,9 +43,11 @@ public enum BLAS {
     /// The OpenBLAS kernel family for a CPU that has AVX-512 (F, BW, DQ, VL) or not, and runs
     /// 512-bit fused multiply-adds `fma512Speedup` times as fast as 256-bit ones, counted in
     /// floats (``dl_fma512_speedup``): the AVX-512 kernels (SkylakeX) where the width doubles
-    /// the rate (about 2: Intel's Xeons, AMD's Zen 5, where they ran 1.5-1.8x the AVX2 ones);
-    /// the AVX2 kernels (Haswell) where it does not (about 1: AMD's Zen 4 splits each 512-bit
-    /// operation in two); nil without AVX-512, leaving OpenBLAS's own choice. On a Zen 4 (AMD EPYC
+    /// the rate (expected near 2 on cores with 512-bit FMA units, such as the Intel Xeon family 6
+    /// model 207 and the Zen 5 of earlier sessions, where those kernels ran mnist's shapes 1.48x
+    /// and 1.84x as fast as the AVX2 ones; the probe has not run there); the AVX2 kernels
+    /// (Haswell) where it does not (1.001 on AMD's Zen 4, which splits each 512-bit operation
+    /// in two); nil without AVX-512, leaving OpenBLAS's own choice. On a Zen 4 (AMD EPYC
     /// family 25 model 17), 2 threads, interleaved rounds of epoch 2: mnist 0.95x the time with
     /// the Haswell kernels (5 of 6 rounds faster), one core 0.93x (5 of 6), wide and tabular even.
     public static func kernelFamily(hasAVX512: Bool, fma512Speedup: Double) -> String? {
