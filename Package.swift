@@ -52,7 +52,7 @@ let package = Package(
         // Fuzz targets (scripts/fuzz builds them with libFuzzer); built plainly, a replayer.
         .executableTarget(name: "dltrain-fuzz", dependencies: ["DLTrain", "DLData"]),
         .testTarget(name: "DLCoreTests", dependencies: ["DLCore", "CKernels", "TestSupport"]),
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["DLCore"], path: "Tests/TestSupport"),
         .testTarget(name: "DLNNTests", dependencies: ["DLNN", "DLCore"]),
         .testTarget(name: "DLDataTests", dependencies: ["DLData", "DLCore", "TestSupport"]),
         .testTarget(name: "DLOptimTests", dependencies: ["DLOptim", "DLCore"]),

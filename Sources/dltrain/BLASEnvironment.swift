@@ -10,8 +10,8 @@ import Foundation
 /// spin on sched_yield for a long time after each product, which on a 2-core machine takes the
 /// core our own element-wise work needs. So a compute command re-executes itself once with
 ///
-///     OPENBLAS_CORETYPE=SkylakeX      (AVX-512 F, BW, DQ and VL, at twice AVX2's FMA rate)
-///     OPENBLAS_CORETYPE=Haswell       (AVX-512, but at AVX2's FMA rate: BLAS.preferredKernelFamily)
+///     OPENBLAS_CORETYPE=SkylakeX      (AVX-512 F, BW, DQ and VL, at 1.5x AVX2's FMA rate or more)
+///     OPENBLAS_CORETYPE=Haswell       (AVX-512 at less: BLAS.preferredKernelFamily)
 ///     OPENBLAS_THREAD_TIMEOUT=4       (idle workers sleep after 2⁴ cycles of waiting)
 ///
 /// unless the user set them, which is respected. `DLTRAIN_NO_REEXEC=1` turns this off.

@@ -1,6 +1,7 @@
 import CKernels
 import DLCore
 import Foundation
+import TestSupport
 import Testing
 
 /// The helper thread runs each job exactly once, whether it takes the job or the caller takes
@@ -52,18 +53,7 @@ import Testing
     /// follows the helper so, and the training thread must stay free to run anywhere).
     @Test func helperTellsItsCPUAndBindingIsPerThread() throws {
         let helper = try #require(HelperThread.shared)
-        let counter = UnsafeMutablePointer<Int>.allocate(capacity: 1)
-        defer { counter.deallocate() }
-        counter.pointee = 0
-        // The caller takes a job back when the helper has not begun it: wait until the helper has run one.
-        for _ in 0..<100 where counter.pointee == 0 {
-            guard helper.claim() else { continue }
-            helper.start(HelperThread.Job(Self.increment, UnsafeMutableRawPointer(counter)))
-            usleep(2_000)
-            helper.finish()
-            if helper.cpu == nil { counter.pointee = 0 }
-        }
-        let cpu = try #require(helper.cpu)
+        let cpu = try #require(helperCPU(helper))
         let before = dl_affinity_cpus()
         #expect(before == Int32(AvailableCPUs.count) && before >= 2)
         nonisolated(unsafe) var bound = (done: false, cpus: Int32(0), on: Int32(-1))
