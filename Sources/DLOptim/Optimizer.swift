@@ -207,20 +207,32 @@ public final class Adam: Optimizer {
         let coupled = decoupled ? 0 : weightDecay, shrink = decoupled ? 1 - lr * weightDecay : 1
         let theta = parameters.values.baseAddress!, g = parameters.gradients.baseAddress!
         let m = m.baseAddress!, v = v.baseAddress!
+        // Each parameter's piece of the slab is cut between the two cores where its gradient
+        // was cut (``SlabPiece``); a small one stays here. One piece of a span at a time, so
+        // that the pass allocates nothing.
         for span in spans {
-            let task = AdamKernel.Task(theta: theta + span.lowerBound, g: g + span.lowerBound, m: m + span.lowerBound, v: v + span.lowerBound,
-                                       count: span.count, beta1: beta1, beta2: beta2, stepSize: stepSize, epsHat: epsHat, coupled: coupled, shrink: shrink)
-            // Large spans are cut in two, the second half on the helper core (the pass is bound
-            // by memory bandwidth, which two cores nearly double); small ones stay here.
-            if span.count >= 65_536, BLAS.threadCount > 1, let helper = HelperThread.shared, helper.claim() {
-                let half = span.count / 2 / 16 * 16
-                AdamKernel.secondHalf.pointee = task.slice(from: half)
-                helper.start(HelperThread.Job(AdamKernel.Task.run, UnsafeMutableRawPointer(AdamKernel.secondHalf)))
-                task.slice(to: half).run()
-                helper.finish()
-            } else {
-                task.run()
+            for piece in parameters.pieces where piece.range.overlaps(span) {
+                let part = piece.range.clamped(to: span), cut = Swift.min(Swift.max(piece.cut, part.lowerBound), part.upperBound)
+                update(part, cut: cut, theta, g, m, v, stepSize: stepSize, epsHat: epsHat, coupled: coupled, shrink: shrink)
             }
+        }
+    }
+
+    /// Adam's pass over `part` of the slab, from `cut` on the helper core when there is one.
+    private func update(_ part: Range<Int>, cut: Int, _ theta: UnsafeMutablePointer<Float>, _ g: UnsafeMutablePointer<Float>,
+                        _ m: UnsafeMutablePointer<Float>, _ v: UnsafeMutablePointer<Float>,
+                        stepSize: Float, epsHat: Float, coupled: Float, shrink: Float) {
+        let start = part.lowerBound
+        let task = AdamKernel.Task(theta: theta + start, g: g + start, m: m + start, v: v + start,
+                                   count: part.count, beta1: beta1, beta2: beta2, stepSize: stepSize, epsHat: epsHat, coupled: coupled, shrink: shrink)
+        if cut > start && cut < part.upperBound, BLAS.threadCount > 1, let helper = HelperThread.shared, helper.claim() {
+            let half = cut - start
+            AdamKernel.secondHalf.pointee = task.slice(from: half)
+            helper.start(HelperThread.Job(AdamKernel.Task.run, UnsafeMutableRawPointer(AdamKernel.secondHalf)))
+            task.slice(to: half).run()
+            helper.finish()
+        } else {
+            task.run()
         }
     }
 }

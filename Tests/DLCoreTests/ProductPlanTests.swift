@@ -125,3 +125,42 @@ import Testing
         #expect(busy == free)
     }
 }
+
+/// Where each parameter's piece of the slab is cut between the threads: a weight matrix where
+/// a row split of its gradient product cuts it, anything else large at half, small ones not.
+@Suite(.serialized) struct SlabPieceTests {
+    @Test func cutsFollowTheRowSplitOfEachMatrix() throws {
+        let g = Graph()
+        _ = try g.parameter("w1", shape: [784, 512])          // a dense layer's weights: cut at row 400
+        _ = try g.parameter("b1", shape: [512])               // small: not cut
+        _ = try g.parameter("frozen", shape: [300, 200], trainable: false)  // cut at row 160
+        _ = try g.parameter("table", shape: [40_000])         // large, one row: cut at half
+        _ = try g.parameter("flat", shape: [16, 4_096])       // large, too few rows for a row split: at half
+        let pieces = g.slabPieces()
+        #expect(pieces.map(\.range) == g.parameters.map { $0.offset..<($0.offset + $0.count) })
+        #expect(pieces[0].cut == 400 * 512 && BLAS.firstPartOfSplit(784) == 400)
+        #expect(pieces[1].cut == pieces[1].range.upperBound)
+        #expect(pieces[2].cut == pieces[2].range.lowerBound + 160 * 200)
+        #expect(pieces[3].cut == pieces[3].range.lowerBound + 20_000)
+        #expect(pieces[4].cut == pieces[4].range.lowerBound + 32_768)
+        #expect(g.slabPieces(trainableOnly: true).map(\.range) == [pieces[0], pieces[1], pieces[3], pieces[4]].map(\.range))
+        #expect(ParameterStore<Float>(for: g).pieces == pieces)
+    }
+
+    @Test func zeroingAndSumsFollowTheCut() {
+        let count = 3 * SplitPasses.minimumCount + 5
+        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: count + 2)
+        defer { buffer.deallocate() }
+        var rng = RandomSource(seed: 11)
+        for i in 0..<(count + 2) { buffer[i] = Float(rng.normal()) }
+        let piece = SlabPiece(range: 1..<(count + 1), cut: 1 + 2 * SplitPasses.minimumCount + 16)
+        // Each part alone, as an uncut piece, on this thread.
+        let first = SplitPasses.sumOfSquares(UnsafePointer(buffer), piece: SlabPiece(range: 1..<piece.cut, cut: piece.cut))
+        let second = SplitPasses.sumOfSquares(UnsafePointer(buffer), piece: SlabPiece(range: piece.cut..<(count + 1), cut: count + 1))
+        #expect(SplitPasses.sumOfSquares(UnsafePointer(buffer), piece: piece) == first + second)
+        let before = (buffer[0], buffer[count + 1])
+        SplitPasses.zero(buffer, piece: piece)
+        #expect(buffer[0] == before.0 && buffer[count + 1] == before.1, "a neighbour of the piece was written")
+        #expect((1...count).allSatisfy { buffer[$0] == 0 })
+    }
+}

@@ -225,4 +225,27 @@ func store(_ values: [Float], gradients: [Float]) -> ParameterStore<Float> {
         for i in 0..<n { worst = Swift.max(worst, Swift.abs(s.values[i] - theta[i])) }
         #expect(worst < 2e-6, "largest difference \(worst)")
     }
+
+    /// The slab cut into parameters' pieces at their own places (``SlabPiece``) or not cut at
+    /// all: the same bits, and only the trainable spans move.
+    @Test func piecesCutAnywhereGiveTheSameBits() {
+        let n = 150_000
+        let pieces = [SlabPiece(range: 0..<100_000, cut: 48_016), SlabPiece(range: 100_000..<110_000, cut: 110_000),
+                      SlabPiece(range: 110_000..<150_000, cut: 131_072)]
+        let cut = ParameterStore<Float>(count: n, pieces: pieces), whole = ParameterStore<Float>(count: n, pieces: [SlabPiece(range: 0..<n, cut: n)])
+        var rng = RandomSource(seed: 5)
+        for i in 0..<n { cut.values[i] = Float(rng.normal()); whole.values[i] = cut.values[i] }
+        let spans = [0..<100_000, 110_000..<150_000]
+        let a = Adam(parameterCount: n, spans: spans), b = Adam(parameterCount: n, spans: spans)
+        for _ in 1...3 {
+            for i in 0..<n { cut.gradients[i] = Float(rng.normal()); whole.gradients[i] = cut.gradients[i] }
+            a.step(cut, learningRate: 0.01)
+            b.step(whole, learningRate: 0.01)
+        }
+        #expect((0..<n).allSatisfy { cut.values[$0].bitPattern == whole.values[$0].bitPattern })
+        var initial = RandomSource(seed: 5)
+        let frozen = (0..<n).map { _ in Float(initial.normal()) }
+        #expect((100_000..<110_000).allSatisfy { cut.values[$0] == frozen[$0] }, "a parameter outside the spans moved")
+        #expect(cut.values[0] != frozen[0])
+    }
 }

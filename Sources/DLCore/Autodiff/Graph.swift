@@ -156,21 +156,27 @@ public final class ParameterStore<T: Scalar>: @unchecked Sendable {
     public let values: UnsafeMutableBufferPointer<T>
     public let gradients: UnsafeMutableBufferPointer<T>
 
-    public init(count: Int) {
+    /// Every parameter's piece of the slab, where passes over it are cut between the threads.
+    public let pieces: [SlabPiece]
+
+    /// A slab of `count` scalars; `pieces` defaults to one, cut at half.
+    public init(count: Int, pieces: [SlabPiece]? = nil) {
         self.count = count
+        self.pieces = pieces ?? [SlabPiece(range: 0..<count, cut: count >= SplitPasses.minimumCount ? count / 2 / 16 * 16 : count)]
         values = .zeroed(max(count, 1))
         gradients = .zeroed(max(count, 1))
     }
 
-    public convenience init(for graph: Graph) { self.init(count: graph.parameterCount) }
+    public convenience init(for graph: Graph) { self.init(count: graph.parameterCount, pieces: graph.slabPieces()) }
 
     deinit {
         values.deallocate()
         gradients.deallocate()
     }
 
+    /// Zeroes every gradient, each parameter's piece cut between the threads as the piece says.
     public func zeroGradients() {
-        SplitPasses.zero(gradients.baseAddress!, count: gradients.count)
+        for piece in pieces { SplitPasses.zero(gradients.baseAddress!, piece: piece) }
     }
 
     /// The values of parameter `spec` as a window into the slab.

@@ -159,12 +159,12 @@ public enum BLAS {
         case .whole, .tiles:
             return plainSgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
         case .columns:
-            let half = (n / 2 + 15) & ~15  // C's columns: op(B)'s columns
+            let half = firstPartOfSplit(n)  // C's columns: op(B)'s columns
             second = SplitProduct(ta: ta, tb: tb, m: m, n: n - half, k: k, alpha: alpha, a: a, lda: lda,
                                   b: tb ? b + half * ldb : b + half, ldb: ldb, beta: beta, c: c + half, ldc: ldc)
             first = (m, half)
         case .rows:
-            let half = (m / 2 + 15) & ~15  // C's rows: op(A)'s rows
+            let half = firstPartOfSplit(m)  // C's rows: op(A)'s rows
             second = SplitProduct(ta: ta, tb: tb, m: m - half, n: n, k: k, alpha: alpha, a: ta ? a + half : a + half * lda, lda: lda,
                                   b: b, ldb: ldb, beta: beta, c: c + half * ldc, ldc: ldc)
             first = (half, n)
@@ -179,6 +179,10 @@ public enum BLAS {
             second.compute()
         }
     }
+
+    /// The calling thread's part of a split product's side of `size` rows or columns: half,
+    /// rounded up to a multiple of 16. Also where ``SlabPiece`` cuts a weight matrix.
+    public static func firstPartOfSplit(_ size: Int) -> Int { (size / 2 + 15) & ~15 }
 
     /// The half of a split product that goes to the helper thread, kept in one place made once.
     struct SplitProduct {

@@ -2,7 +2,8 @@ import Glibc
 
 /// The step's memory-bound passes over whole slabs, cut in two halves with the second on the
 /// helper thread, as the products are: zeroing the gradients before a backward pass, and the
-/// sum of squares behind the gradient norm. On one thread each was a few per cent of an
+/// sum of squares behind the gradient norm (and the optimizer's update, in DLOptim, which
+/// cuts the parameter slab at the same ``SlabPiece``s). On one thread each was a few per cent of an
 /// `mnist` step (`perf`, AMD EPYC Zen 3: the zeroing memset 2.4% of all samples, the norm
 /// 1.1%, both on the caller while the helper waited). A pass splits from ``minimumCount``
 /// scalars (below it the handover costs more than the half saves) and only when products
@@ -35,12 +36,21 @@ public enum SplitPasses {
 
     /// Sets `count` scalars from `start` to zero (every ``Scalar`` is zero when all its bits are).
     public static func zero<T>(_ start: UnsafeMutablePointer<T>, count: Int) {
+        zero(start, count: count, firstHalf: ((count * MemoryLayout<T>.stride / 2) & ~63) / MemoryLayout<T>.stride)
+    }
+
+    /// Sets a piece of a slab to zero, cut where the piece says (``SlabPiece``).
+    public static func zero<T>(_ slab: UnsafeMutablePointer<T>, piece: SlabPiece) {
+        zero(slab + piece.range.lowerBound, count: piece.range.count, firstHalf: piece.cut - piece.range.lowerBound)
+    }
+
+    private static func zero<T>(_ start: UnsafeMutablePointer<T>, count: Int, firstHalf: Int) {
         let bytes = count * MemoryLayout<T>.stride
-        guard splits(count), let helper = HelperThread.shared, helper.claim() else {
+        guard splits(count), firstHalf < count, let helper = HelperThread.shared, helper.claim() else {
             memset(start, 0, bytes)
             return
         }
-        let first = (bytes / 2) & ~63
+        let first = firstHalf * MemoryLayout<T>.stride
         secondHalf.pointee = Half(start: UnsafeMutableRawPointer(start) + first, bytes: bytes - first)
         helper.start(HelperThread.Job(Half.zero, UnsafeMutableRawPointer(secondHalf)))
         memset(start, 0, first)
@@ -51,8 +61,16 @@ public enum SplitPasses {
     /// double. Split, it is the two halves' sums added, also when the helper is busy (another
     /// caller holds it) and this thread computes both.
     public static func sumOfSquares(_ start: UnsafePointer<Float>, count: Int) -> Double {
-        guard splits(count) else { return squares(start, count: count) }
-        let first = count / 2 / 16 * 16
+        sumOfSquares(start, count: count, firstHalf: count / 2 / 16 * 16)
+    }
+
+    /// Σ x² over a piece of a slab, its two parts cut where the piece says (``SlabPiece``).
+    public static func sumOfSquares(_ slab: UnsafePointer<Float>, piece: SlabPiece) -> Double {
+        sumOfSquares(slab + piece.range.lowerBound, count: piece.range.count, firstHalf: piece.cut - piece.range.lowerBound)
+    }
+
+    private static func sumOfSquares(_ start: UnsafePointer<Float>, count: Int, firstHalf first: Int) -> Double {
+        guard splits(count), first < count else { return squares(start, count: count) }
         guard let helper = HelperThread.shared, helper.claim() else {
             return squares(start, count: first) + squares(start + first, count: count - first)
         }
@@ -74,5 +92,50 @@ public enum SplitPasses {
         var rest: Float = 0
         while i < count { rest += x[i] * x[i]; i += 1 }
         return Double(lanes.sum()) + Double(rest)
+    }
+}
+
+/// One parameter's stretch of the slab (values, gradients, an optimizer's moments) and the
+/// place a pass over it is cut between the two threads: `range.lowerBound..<cut` on the
+/// calling thread, `cut..<range.upperBound` on the helper (`cut == range.upperBound`: all on
+/// the calling thread).
+///
+/// A weight matrix (rows, cols) of ``SplitPasses/minimumCount`` scalars or more is cut where a
+/// product split by rows cuts its gradient (``BLAS/firstPartOfSplit(_:)`` rows), so that each
+/// core zeroes, writes, sums and updates the same rows of the gradient, and updates the values
+/// it wrote. Cut at half the slab instead, as before, the gradient's rows crossed between the
+/// cores three times a step. mnist, AMD EPYC family 25 model 17 (Zen 4), 2 threads, cut this
+/// way or at half the slab in alternating blocks of 8 steps within one run: 0.958-0.973x the
+/// step's time in four of five runs when the machine was slow (steps of 3.0-4.3 ms, the two
+/// vCPUs far apart), 0.996-1.005x in fifteen runs when it was fast (1.9-2.2 ms).
+public struct SlabPiece: Sendable, Equatable {
+    public let range: Range<Int>
+    public let cut: Int
+
+    public init(range: Range<Int>, cut: Int) {
+        precondition(range.contains(cut) || cut == range.upperBound, "cut \(cut) outside \(range)")
+        self.range = range
+        self.cut = cut
+    }
+
+    /// The piece of parameter `spec`: a matrix of at least ``SplitPasses/minimumCount`` scalars
+    /// and 32 rows cut at BLAS's row split, anything else that large at half (a multiple of
+    /// 16 scalars), smaller ones not cut.
+    public init(_ spec: ParameterSpec) {
+        let range = spec.offset..<(spec.offset + spec.count)
+        guard spec.count >= SplitPasses.minimumCount else {
+            self.init(range: range, cut: range.upperBound)
+            return
+        }
+        let rows = spec.shape.first ?? 1
+        let cut = spec.shape.count == 2 && rows >= 32 ? BLAS.firstPartOfSplit(rows) * spec.shape[1] : spec.count / 2 / 16 * 16
+        self.init(range: range, cut: spec.offset + cut)
+    }
+}
+
+extension Graph {
+    /// The pieces of every parameter (`trainable`: of the trainable ones only), in slab order.
+    public func slabPieces(trainableOnly: Bool = false) -> [SlabPiece] {
+        parameters.filter { $0.count > 0 && ($0.trainable || !trainableOnly) }.map(SlabPiece.init)
     }
 }

@@ -43,6 +43,8 @@ public final class Trainer {
     /// The update rule: one optimizer step per batch, or one L-BFGS iteration per epoch.
     let optimizer: OptimizerFactory.Built
     let spans: [Range<Int>]
+    /// The trainable parameters' pieces of the slab, for the gradient norm (``SlabPiece``).
+    let trainablePieces: [SlabPiece]
     /// The training step's buffers, planned once for the batch size.
     let step: Executor<Float>
     let evaluation: Executor<Float>
@@ -102,6 +104,7 @@ public final class Trainer {
         var rng = RandomSource(seed: config.seed)
         parameters = try model.initialParameters(rng: &rng)
         spans = trainableSpans(of: model.graph)
+        trainablePieces = model.graph.slabPieces(trainableOnly: true)
         step = try Executor(graph: model.graph, parameters: parameters, batchCapacity: stepCapacity)
         let targetsPerRow = model.graph.shape(model.target).count(rows: 1)
         replicaStep = replicas.map { ReplicaStep(replicas: $0, batch: batch, inputs: inputs, targetsPerRow: targetsPerRow) }

@@ -125,10 +125,11 @@ extension Trainer {
         if InterruptSignal.pending != 0 { try interrupt() }
     }
 
-    /// The global L2 norm of the trainable gradients (infinite or NaN when any entry is).
+    /// The global L2 norm of the trainable gradients (infinite or NaN when any entry is),
+    /// each parameter's piece summed in the two parts its cut makes.
     func gradientNorm() -> Double {
-        let g = parameters.gradients.baseAddress!
-        return spans.reduce(0.0) { $0 + SplitPasses.sumOfSquares(g + $1.lowerBound, count: $1.count) }.squareRoot()
+        let g = UnsafePointer(parameters.gradients.baseAddress!)
+        return trainablePieces.reduce(0.0) { $0 + SplitPasses.sumOfSquares(g, piece: $1) }.squareRoot()
     }
 
     private func clip(norm: Double) {
