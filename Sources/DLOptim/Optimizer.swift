@@ -261,7 +261,7 @@ enum AdamKernel {
         }
     }
 
-    /// The half of a large span that goes to the helper thread, kept in one place made once.
+    /// The part of a large piece (``SlabPiece``) that goes to the helper thread, kept in one place made once.
     nonisolated(unsafe) static let secondHalf = UnsafeMutablePointer<Task>.allocate(capacity: 1)
 
     @inline(__always)

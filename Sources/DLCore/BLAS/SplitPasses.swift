@@ -103,11 +103,12 @@ public enum SplitPasses {
 /// A weight matrix (rows, cols) of ``SplitPasses/minimumCount`` scalars or more is cut where a
 /// product split by rows cuts its gradient (``BLAS/firstPartOfSplit(_:)`` rows), so that each
 /// core zeroes, writes, sums and updates the same rows of the gradient, and updates the values
-/// it wrote. Cut at half the slab instead, as before, the gradient's rows crossed between the
-/// cores three times a step. mnist, AMD EPYC family 25 model 17 (Zen 4), 2 threads, cut this
-/// way or at half the slab in alternating blocks of 8 steps within one run: 0.958-0.973x the
-/// step's time in four of five runs when the machine was slow (steps of 3.0-4.3 ms, the two
-/// vCPUs far apart), 0.996-1.005x in fifteen runs when it was fast (1.9-2.2 ms).
+/// it wrote. Cut at half the slab instead, as before, some rows of a gradient were zeroed on
+/// one core, written on the other and updated back on the first, every step. mnist, AMD EPYC
+/// family 25 model 17 (Zen 4), 2 threads, cut this way or at half the slab in alternating
+/// blocks of 8 steps within one run: 0.958-0.973x the step's time in four of five runs when
+/// the machine was slow (steps of 3.0-4.3 ms, the two vCPUs far apart), 0.996-1.005x in
+/// fifteen runs when it was fast (1.9-2.2 ms).
 public struct SlabPiece: Sendable, Equatable {
     public let range: Range<Int>
     public let cut: Int
