@@ -32,7 +32,7 @@ struct Dltrain: ParsableCommand {
         // Only commands that compute pay for the re-exec; --version and --help stay instant.
         if let command = CommandLine.arguments.dropFirst().first, ["fit", "eval", "predict", "gradcheck", "check", "sweep"].contains(command),
            !CommandLine.arguments.contains("--help") && !CommandLine.arguments.contains("-h") {
-            BLASEnvironment.prepare()
+            ComputeEnvironment.prepare()
         }
         ParentWatch.start()
         // A file-size limit (ulimit -f) must fail the write that crosses it (EFBIG, reported

@@ -27,6 +27,26 @@ import Testing
         #expect(version.status == 0 && version.stdout.hasPrefix("0.1.0"))
     }
 
+    /// dltrain re-executes itself with glibc's malloc asking for transparent huge pages,
+    /// beside the user's other tunables, and keeps a choice the user made for them; `--verbose`
+    /// says what is in effect.
+    @Test func hugePagesAskedForUnlessTheUserChose() throws {
+        let out = NSTemporaryDirectory() + "dltrain-pages-\(UUID().uuidString.prefix(6))"
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        func pagesLine(_ environment: [String: String], removing: [String] = []) throws -> String {
+            let run = try runProgram(CLITests.binary, ["fit", "configs/xor.json", "--set", "training.epochs=1", "--out", out, "--overwrite", "--verbose"],
+                                     in: CLITests.packageRoot, environment: environment, removing: removing)
+            #expect(run.status == 0, "\(run.stderr)")
+            return run.stderr.split(separator: "\n").first { $0.hasPrefix("memory: ") }.map(String.init) ?? "no memory line in: \(run.stderr)"
+        }
+        let plain = try pagesLine([:], removing: ["GLIBC_TUNABLES", "DLTRAIN_NO_REEXEC"])
+        #expect(plain.hasSuffix("malloc asks for them (GLIBC_TUNABLES \"glibc.malloc.hugetlb=1\")"), "\(plain)")
+        let beside = try pagesLine(["GLIBC_TUNABLES": "glibc.malloc.arena_max=2"], removing: ["DLTRAIN_NO_REEXEC"])
+        #expect(beside.hasSuffix("(GLIBC_TUNABLES \"glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1\")"), "\(beside)")
+        let declined = try pagesLine(["GLIBC_TUNABLES": "glibc.malloc.hugetlb=0"], removing: ["DLTRAIN_NO_REEXEC"])
+        #expect(declined.hasSuffix("malloc does not ask for them (GLIBC_TUNABLES \"glibc.malloc.hugetlb=0\")"), "\(declined)")
+    }
+
     /// No heap allocation in dltrain's steady-state training step, with one BLAS thread and
     /// with two (dltrain's own split of each product; OpenBLAS's threading, which allocates job
     /// buffers on every call, is not used), counted by scripts/malloc-count.c preloaded, on the

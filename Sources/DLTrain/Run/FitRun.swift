@@ -64,7 +64,7 @@ public enum FitRun {
         let claimed = try claim(config, options, resuming: resumed != nil)
         let path = claimed.directory
         let trainer = try Trainer(config: config, resume: resumed, replicas: replicas, measuringProducts: measuring)
-        if options.verbose { for line in trainer.productPlanLines { printError(line) } }
+        if options.verbose { for line in trainer.productPlanLines + [memoryPagesLine] { printError(line) } }
         InterruptSignal.install()
         let directory = try RunDirectory(path: path)
         try trainer.fit(callbacks: [try CheckpointWriter(runDirectory: path), directory, CurvesWriter(runDirectory: path),
