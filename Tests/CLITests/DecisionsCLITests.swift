@@ -40,6 +40,31 @@ import Testing
         return size > 2000
     }
 
+    /// An ensemble whose members stored different thresholds decides at the first's and says
+    /// so (text, JSON, predict); `--threshold` chooses and silences it; agreeing members say nothing.
+    @Test func ensembleSaysWhichThresholdDecides() throws {
+        let dir = try temporaryDirectory()
+        let data = try writeFile(dir, "loans.csv", Self.loans(rows: 400))
+        for (name, t) in [("low", "0.3"), ("high", "0.6")] {
+            let fit = try cli.run(["fit", data, "--target", "default", "--out", dir + "/" + name, "--quiet",
+                                   "--set", "training.threshold=\(t)", "--set", "training.epochs=2"])
+            #expect(fit.status == 0, "\(fit.stderr)")
+        }
+        let low = dir + "/low/checkpoints/last.h5", high = dir + "/high/checkpoints/last.h5"
+        let note = "the members' stored thresholds differ (0.3, 0.6): the ensemble decides at the first's (0.3); --threshold T decides at T"
+        let text = try cli.run(["eval", low, high, "--data", data])
+        #expect(text.status == 0 && text.stdout.contains(note), "\(text.stdout)")
+        let json = try JSON.parse(try cli.run(["eval", low, high, "--data", data, "--json"]).stdout)
+        #expect(json["threshold"]?.number == 0.3)
+        #expect(json["member_thresholds"]?.items?.compactMap(\.number) == [0.3, 0.6])
+        let predicted = try cli.run(["predict", low, high, "--data", data, "--out", dir + "/p.csv"])
+        #expect(predicted.status == 0 && predicted.stderr.contains(note), "\(predicted.stderr)")
+        let chosen = try cli.run(["eval", low, high, "--data", data, "--threshold", "0.5", "--json"])
+        #expect(!chosen.stdout.contains("member_thresholds") && !chosen.stderr.contains("differ"))
+        let agreeing = try cli.run(["eval", low, low, "--data", data])
+        #expect(!agreeing.stdout.contains("thresholds differ"), "\(agreeing.stdout)")
+    }
+
     @Test func calibratedThresholdedModelEndToEnd() throws {
         let dir = try temporaryDirectory()
         let data = try writeFile(dir, "loans.csv", Self.loans())

@@ -165,9 +165,13 @@ public enum Evaluation {
                 predictor.predict(x, rows: n, into: &out)
                 metrics.add(probabilities: out, labels: y, rows: n)
             }
-            var lines = [header] + notes.lines + [metrics.table()]
+            var lines = [header] + notes.lines + (predictor.thresholdNote.map { [$0] } ?? []) + [metrics.table()]
             if let plots { lines.append(try EvaluationPlots.write(metrics, to: plots)) }
-            return (metrics.json().appending(notes.json), lines.joined(separator: "\n"))
+            var json = metrics.json().appending(notes.json)
+            if predictor.thresholdNote != nil, let stored = predictor.memberThresholds {
+                json = json.appending([("member_thresholds", .array(stored.map { $0.map(JSON.number) ?? .null }))])
+            }
+            return (json, lines.joined(separator: "\n"))
         }
         if plots != nil { throw DataError(file: path, "--plots draws ROC, precision-recall, calibration and confusion plots of a classifier; this model is a regression") }
         var metrics = RegressionMetrics(width: predictor.targetWidth)
@@ -243,7 +247,7 @@ public enum Evaluation {
             }
             written += n
         }
-        return (written, notes.lines)
+        return (written, notes.lines + (predictor.thresholdNote.map { [$0] } ?? []))
     }
 
     /// Nine significant digits: a float32 round-trips exactly.

@@ -11,7 +11,8 @@ import Foundation
 /// probabilities (softmax of the logits; of the hinge loss's scores too; a sigmoid and its
 /// complement for binary tasks), each member's divided by its fitted temperature
 /// (``Decisions``), averaged over members; a binary task decides at the first member's
-/// threshold unless told another (`--threshold`). Regression outputs are in the
+/// threshold unless told another (`--threshold`), and says so when the members' differ
+/// (``thresholdNote``). Regression outputs are in the
 /// target's own units, averaged; for gaussian_nll models also a standard deviation, the
 /// ensemble's as a mixture's: √(mean(σ² + μ²) − mean(μ)²).
 public final class Predictor {
@@ -35,6 +36,11 @@ public final class Predictor {
     public let hasSpread: Bool
     /// Binary tasks: the decision threshold on p₁ (nil: the argmax).
     public var threshold: Double?
+    /// A binary ensemble's members' stored thresholds (nil: the argmax) when they differ;
+    /// nil when they agree, for one checkpoint and for other tasks.
+    public let memberThresholds: [Double?]?
+    /// Whether `--threshold` replaced the stored threshold.
+    public private(set) var thresholdOverridden = false
     private var raw: [Float]
     private var squares: [Float]
 
@@ -75,6 +81,8 @@ public final class Predictor {
         targetWidth = task == .regression ? first.model.outputUnits / first.config.model.loss.kind.outputsPerTarget : 1
         hasSpread = members.allSatisfy { $0.config.model.loss.kind == .gaussianNLL }
         threshold = task == .binary ? first.checkpoint.decisions.threshold : nil
+        let stored = members.map { $0.checkpoint.decisions.threshold }
+        memberThresholds = task == .binary && stored.contains(where: { $0 != stored[0] }) ? stored : nil
         self.batchCapacity = batchCapacity
         raw = [Float](repeating: 0, count: batchCapacity * Swift.max(inputColumns, members.map { $0.checkpoint.preprocessor.outputColumns }.max()!))
         squares = [Float](repeating: 0, count: batchCapacity * targetWidth)
@@ -90,6 +98,15 @@ public final class Predictor {
             throw DataError(file: members[0].path, "--threshold \(threshold) is outside (0, 1); it is the probability of \"\(classNames[1])\" at which a row is decided positive")
         }
         self.threshold = threshold
+        thresholdOverridden = true
+    }
+
+    /// What `eval` and `predict` say when a binary ensemble's members stored different
+    /// thresholds and `--threshold` did not choose one: which decides. Nil otherwise.
+    public var thresholdNote: String? {
+        guard let memberThresholds, !thresholdOverridden else { return nil }
+        let listed = memberThresholds.map { $0.map { String(format: "%g", $0) } ?? "the argmax" }
+        return "the members' stored thresholds differ (\(listed.joined(separator: ", "))): the ensemble decides at the first's (\(listed[0])); --threshold T decides at T"
     }
 
     /// The decided class of row `r` of probabilities `out` (rows × outputWidth).
