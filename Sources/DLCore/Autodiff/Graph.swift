@@ -162,7 +162,7 @@ public final class ParameterStore<T: Scalar>: @unchecked Sendable {
     /// A slab of `count` scalars; `pieces` defaults to one, cut at half.
     public init(count: Int, pieces: [SlabPiece]? = nil) {
         self.count = count
-        self.pieces = pieces ?? [SlabPiece(range: 0..<count, cut: count >= SplitPasses.minimumCount ? count / 2 / 16 * 16 : count)]
+        self.pieces = pieces ?? [SlabPiece(halving: 0..<count)]
         values = .zeroed(max(count, 1))
         gradients = .zeroed(max(count, 1))
     }

@@ -31,12 +31,16 @@ public enum SplitPasses {
     }
     nonisolated(unsafe) static let secondHalf = UnsafeMutablePointer<Half>.allocate(capacity: 1)
 
+    /// Where a pass over `count` scalars is cut when nothing else decides: half, rounded down
+    /// to a multiple of 16 scalars (whole cache lines for floats).
+    public static func firstHalf(of count: Int) -> Int { count / 2 / 16 * 16 }
+
     /// Whether a pass over `count` scalars is cut in halves.
     private static func splits(_ count: Int) -> Bool { BLAS.splitting && count >= minimumCount }
 
     /// Sets `count` scalars from `start` to zero (every ``Scalar`` is zero when all its bits are).
     public static func zero<T>(_ start: UnsafeMutablePointer<T>, count: Int) {
-        zero(start, count: count, firstHalf: ((count * MemoryLayout<T>.stride / 2) & ~63) / MemoryLayout<T>.stride)
+        zero(start, count: count, firstHalf: firstHalf(of: count))
     }
 
     /// Sets a piece of a slab to zero, cut where the piece says (``SlabPiece``).
@@ -61,7 +65,7 @@ public enum SplitPasses {
     /// double. Split, it is the two halves' sums added, also when the helper is busy (another
     /// caller holds it) and this thread computes both.
     public static func sumOfSquares(_ start: UnsafePointer<Float>, count: Int) -> Double {
-        sumOfSquares(start, count: count, firstHalf: count / 2 / 16 * 16)
+        sumOfSquares(start, count: count, firstHalf: firstHalf(of: count))
     }
 
     /// Σ x² over a piece of a slab, its two parts cut where the piece says (``SlabPiece``).
@@ -119,18 +123,23 @@ public struct SlabPiece: Sendable, Equatable {
         self.cut = cut
     }
 
+    /// `range` cut at half (``SplitPasses/firstHalf(of:)``) when it has at least
+    /// ``SplitPasses/minimumCount`` scalars, else not cut.
+    public init(halving range: Range<Int>) {
+        let large = range.count >= SplitPasses.minimumCount
+        self.init(range: range, cut: large ? range.lowerBound + SplitPasses.firstHalf(of: range.count) : range.upperBound)
+    }
+
     /// The piece of parameter `spec`: a matrix of at least ``SplitPasses/minimumCount`` scalars
-    /// and 32 rows cut at BLAS's row split, anything else that large at half (a multiple of
-    /// 16 scalars), smaller ones not cut.
+    /// and 32 rows cut at BLAS's row split, anything else as ``init(halving:)`` cuts it.
     public init(_ spec: ParameterSpec) {
         let range = spec.offset..<(spec.offset + spec.count)
-        guard spec.count >= SplitPasses.minimumCount else {
-            self.init(range: range, cut: range.upperBound)
+        let rows = spec.shape.first ?? 1
+        guard spec.count >= SplitPasses.minimumCount, spec.shape.count == 2, rows >= 32 else {
+            self.init(halving: range)
             return
         }
-        let rows = spec.shape.first ?? 1
-        let cut = spec.shape.count == 2 && rows >= 32 ? BLAS.firstPartOfSplit(rows) * spec.shape[1] : spec.count / 2 / 16 * 16
-        self.init(range: range, cut: spec.offset + cut)
+        self.init(range: range, cut: spec.offset + BLAS.firstPartOfSplit(rows) * spec.shape[1])
     }
 }
 

@@ -17,7 +17,7 @@ public enum FitRun {
         /// A checkpoint to continue (`--resume`).
         public var resume: String?
         public var quiet = false
-        /// `--verbose`: also print how the step's matrix products are computed.
+        /// `--verbose`: also print how the step's matrix products are computed and how memory is paged.
         public var verbose = false
         /// `--folds K`: K-fold cross-validation in place of one run.
         public var folds: Int?

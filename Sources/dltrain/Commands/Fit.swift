@@ -36,7 +36,7 @@ struct Fit: ParsableCommand {
     @Flag(help: "Print only the final summary.")
     var quiet = false
 
-    @Flag(help: "Also print how the training step's matrix products are shared between the threads (measured per shape when the run starts).")
+    @Flag(help: "Also print how the training step's matrix products are shared between the threads, and how memory is paged (transparent huge pages).")
     var verbose = false
 
     @Option(help: ArgumentHelp("K-fold cross-validation: train K models, each validated on one fold of the training data, and report the metric's mean and spread.", valueName: "K"))
