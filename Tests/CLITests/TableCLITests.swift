@@ -105,6 +105,34 @@ import Testing
         #expect(refused.status == 2 && refused.stderr.contains("has no column \"flipper_length_mm\", which the model was trained on"), "\(refused.stderr)")
     }
 
+    /// eval and predict read a raw table a piece at a time (memory stays at a piece): in
+    /// pieces of a few hundred bytes they print and write exactly what they do in one piece,
+    /// unseen levels and rows without a target counted over the whole file.
+    @Test func evalAndPredictReadATableInPieces() throws {
+        let dir = try directory()
+        let data = try writeFile(dir, "penguins.csv", Self.penguins())
+        let fit = try cli.run(["fit", data, "--target", "species", "--out", dir + "/run", "--set", "training.epochs=5", "--quiet"])
+        #expect(fit.status == 0, "\(fit.stderr)")
+        let checkpoint = dir + "/run/checkpoints/best.h5"
+        var lines = Self.penguins(rows: 500, seed: 7).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        for r in stride(from: 1, to: 500, by: 23) { lines[r] = lines[r].replacingOccurrences(of: ",Dream,", with: ",Atlantis,").replacingOccurrences(of: ",Biscoe,", with: ",Atlantis,") }
+        for r in 200..<260 { lines[r] = "," + lines[r].drop { $0 != "," }.dropFirst() }
+        let held = try writeFile(dir, "held.csv", lines.joined(separator: "\n"))
+        let unseen = lines.dropFirst().filter { $0.contains(",Atlantis,") && !$0.hasPrefix(",") }.count
+        #expect(unseen > 5)
+
+        let whole = try Evaluation.evaluate(checkpoints: [checkpoint], path: held, split: nil, topK: nil, chunkBytes: 1 << 30)
+        let pieces = try Evaluation.evaluate(checkpoints: [checkpoint], path: held, split: nil, topK: nil, chunkBytes: 300)
+        #expect(pieces.text == whole.text && pieces.json == whole.json)
+        #expect(whole.json["rows_without_target"]?.number == 60 && whole.json["n"]?.number == 440, "\(whole.text)")
+        #expect(whole.json["unseen_levels"]?["island"]?.number == Double(unseen), "\(whole.text)")
+
+        let one = try Evaluation.predict(checkpoints: [checkpoint], path: held, output: dir + "/one.csv", chunkBytes: 1 << 30)
+        let many = try Evaluation.predict(checkpoints: [checkpoint], path: held, output: dir + "/many.csv", chunkBytes: 300)
+        #expect(one.rows == 500 && many.rows == 500 && one.notes == many.notes)
+        #expect(try String(contentsOfFile: dir + "/one.csv", encoding: .utf8) == String(contentsOfFile: dir + "/many.csv", encoding: .utf8))
+    }
+
     @Test func aRegressionTargetWithGapsDropsThoseRowsAndSaysSo() throws {
         let dir = try directory()
         var text = "y,a,b\n"

@@ -70,6 +70,53 @@ import Testing
         #expect(report.unseen == ["c": 1])
     }
 
+    /// `eval`, `predict` and `explain` read a table a piece at a time, each piece encoded with
+    /// the trained encoder: together the pieces give the rows, targets, file lines, unseen
+    /// levels and rows without a target of the whole file, also where a piece has no target
+    /// at all or a quoted cell spans lines; a file whose rows all lack the target is refused as
+    /// when read whole, and an error names the file's line.
+    @Test func piecesAgreeWithTheWholeFile() throws {
+        var spec = TableSpec()
+        spec.columns["when"] = ColumnSpec(type: .date)
+        let islands = ["Biscoe", "Dream", "Torgersen"]
+        var train = "island,mass,when,y\n"
+        for r in 0..<60 { train += "\(islands[r % 3]),\(r % 5 == 0 ? "" : String(3000 + 10 * r)),2024-02-\(10 + r % 19),\(r % 2 == 0 ? "a" : "b")\n" }
+        let (e, _, _) = try encoder(train, spec: spec)
+        var held = "island,mass,when,y,comment\n"
+        for r in 0..<400 {
+            let island = r % 37 == 0 ? "Atlantis" : r % 53 == 0 ? "\"Dream,\nnorth\"" : islands[r % 3]
+            let target = (100..<140).contains(r) || r % 11 == 0 ? "" : r % 2 == 0 ? "a" : "b"
+            held += "\(island),\(r % 7 == 0 ? "NA" : String(2900 + 7 * r)),2024-03-\(10 + r % 19),\(target),note \(r)\n"
+        }
+        let dir = try temporaryDirectory()
+        let source = SourceSpec(path: try writeFile(dir, "held.csv", held), target: [.name("y")])
+        let kind = TargetKind.categorical(classes: ["a", "b"])
+        let whole = try TableFile.read(source, encoder: e, kind: kind, requireTarget: true, droppingRows: false)
+        var features: [Float] = [], targets: [Float] = [], origins: [Int] = [], unseen: [String: Int] = [:]
+        var dropped = 0, pieces = 0, emptyPieces = 0
+        try TableFile.stream(source, encoder: e, kind: kind, requireTarget: true, chunkBytes: 150) { read in
+            features += read.dataset.features
+            targets += read.dataset.targets
+            origins += read.dataset.origins
+            unseen.merge(read.report.unseen, uniquingKeysWith: +)
+            dropped += read.droppedWithoutTarget
+            pieces += 1
+            if read.dataset.rows == 0 { emptyPieces += 1 }
+            #expect(read.extraColumns == ["comment"])
+        }
+        #expect(pieces > 50 && emptyPieces > 0)
+        #expect(whole.dataset.rows == 326 && dropped == whole.droppedWithoutTarget && dropped == 74)
+        #expect(features == whole.dataset.features && targets == whole.dataset.targets && origins == whole.dataset.origins)
+        #expect(unseen == whole.report.unseen && unseen["island"] == 15, "\(unseen)")
+
+        let noTarget = try writeFile(dir, "none.csv", "island,mass,when,y\n" + String(repeating: "Dream,3000,2024-03-11,\n", count: 50))
+        let message = failure { try TableFile.stream(SourceSpec(path: noTarget, target: [.name("y")]), encoder: e, kind: kind, requireTarget: true, chunkBytes: 64) { _ in } }
+        #expect(message.contains("none.csv") && message.contains("the target column \"y\" is empty in every row"), "\(message)")
+        let bad = try writeFile(dir, "bad.csv", "island,mass,when,y\n" + String(repeating: "Dream,3000,2024-03-11,a\n", count: 30) + "Dream,3000\n")
+        let badLine = failure { try TableFile.stream(SourceSpec(path: bad, target: [.name("y")]), encoder: e, kind: kind, requireTarget: true, chunkBytes: 64) { _ in } }
+        #expect(badLine.contains("bad.csv:32") && badLine.contains("expected 4 fields"), "\(badLine)")
+    }
+
     /// Numbers: the mean fill of the present values, then standardization of the filled
     /// column (as scikit-learn's SimpleImputer then StandardScaler), and the indicator.
     @Test func numericFillIndicatorAndScales() throws {

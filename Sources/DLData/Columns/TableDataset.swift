@@ -3,7 +3,9 @@
 public enum TableDataset {
     /// The rows that have a target, their targets (class indices or values) and the classes.
     /// `allowingOneClass`: a held-out file may hold one class (the classes are the training data's).
-    public static func targets(_ table: RawTable, column t: Int, kind: TargetKind, allowingOneClass: Bool = false) throws -> (rows: [Int], targets: [Float], classes: [String], dropped: Int) {
+    /// `allowingNone`: a piece of a streamed file may have no target at all (the caller checks the whole file).
+    public static func targets(_ table: RawTable, column t: Int, kind: TargetKind, allowingOneClass: Bool = false,
+                               allowingNone: Bool = false) throws -> (rows: [Int], targets: [Float], classes: [String], dropped: Int) {
         let y = table.columns[t]
         var rows: [Int] = [], texts: [String] = [], numbers: [Float] = []
         rows.reserveCapacity(table.rows)
@@ -20,13 +22,20 @@ public enum TableDataset {
                 texts.append(code >= 0 ? y.levels[Int(code)] : RawTable.text(of: y.numbers[r]))
             }
         }
-        guard !rows.isEmpty else { throw DataError(file: table.path, "the target column \"\(y.name)\" is empty in every row") }
+        guard !rows.isEmpty else {
+            if allowingNone { return ([], [], [], table.rows) }
+            throw emptyTarget(y.name, path: table.path)
+        }
         let encoded = try LabelEncoder.encode(kind: kind, texts: kind == .numeric ? nil : texts, numbers: numbers, width: 1, names: [y.name],
                                               path: table.path, origins: rows.map { table.lines[$0] }, originIsLine: true)
         if kind != .numeric && encoded.classes.count < 2 && !allowingOneClass {
             throw DataError(file: table.path, "the target column \"\(y.name)\" has one class (\"\(encoded.classes.first ?? "")\") in every row with a target: there is nothing to tell apart; check the target column")
         }
         return (rows, encoded.targets, encoded.classes, table.rows - rows.count)
+    }
+
+    static func emptyTarget(_ name: String, path: String) -> DataError {
+        DataError(file: path, "the target column \"\(name)\" is empty in every row")
     }
 
     /// `rows` of `table` with their `targets`, as the encoder's inputs.
@@ -60,7 +69,35 @@ public enum TableFile {
     /// a file with or without it, and ignores it).
     public static func read(_ spec: SourceSpec, encoder: TableEncoder, kind: TargetKind, requireTarget: Bool, droppingRows: Bool = true,
                             trainedTarget: String? = nil) throws -> Read {
-        var raw = try RawTable.read(spec, missingValues: encoder.missingValues)
+        let raw = try RawTable.read(spec, missingValues: encoder.missingValues)
+        return try encode(raw, spec: spec, encoder: encoder, kind: kind, requireTarget: requireTarget, droppingRows: droppingRows,
+                          trainedTarget: trainedTarget, piece: false)
+    }
+
+    /// ``read(_:encoder:kind:requireTarget:droppingRows:trainedTarget:)`` of every row, a piece
+    /// of about `chunkBytes` of the file at a time (``RawTable/stream(_:missingValues:chunkBytes:_:)``):
+    /// `body` gets each piece's rows encoded, so memory stays at a piece however large the
+    /// file. A piece whose rows all lack the target comes with no rows (counted as dropped);
+    /// a file whose rows all lack it is an error, as when read whole.
+    public static func stream(_ spec: SourceSpec, encoder: TableEncoder, kind: TargetKind, requireTarget: Bool,
+                              trainedTarget: String? = nil, chunkBytes: Int = CSVReader.chunkBytes, _ body: (Read) throws -> Void) throws {
+        var rows = 0
+        var target: String? = nil
+        try RawTable.stream(spec, missingValues: encoder.missingValues, chunkBytes: chunkBytes) { raw in
+            let read = try encode(raw, spec: spec, encoder: encoder, kind: kind, requireTarget: requireTarget, droppingRows: false,
+                                  trainedTarget: trainedTarget, piece: true)
+            rows += read.dataset.rows
+            if let t = spec.target.first, let k = try? CSVReader.resolve(t, header: raw.names, columns: raw.columns.count, path: spec.path) {
+                target = raw.names[k]
+            }
+            try body(read)
+        }
+        if rows == 0, let target { throw TableDataset.emptyTarget(target, path: spec.path) }
+    }
+
+    private static func encode(_ table: RawTable, spec: SourceSpec, encoder: TableEncoder, kind: TargetKind, requireTarget: Bool,
+                               droppingRows: Bool, trainedTarget: String?, piece: Bool) throws -> Read {
+        var raw = table
         for (k, column) in raw.columns.enumerated() where column.numericCells > 0 && encoder.columns.contains(where: { $0.name == column.name && $0.kind != .numeric }) {
             raw.codeNumbers(ofColumn: k)
         }
@@ -75,7 +112,7 @@ public enum TableFile {
         let extra = raw.names.enumerated().filter { !inputs.contains($0.element) && $0.offset != targetIndex }.map(\.element)
         var rows = Array(0..<raw.rows), targets: [Float] = [], classes: [String] = [], dropped = 0
         if let t = targetIndex {
-            (rows, targets, classes, dropped) = try TableDataset.targets(raw, column: t, kind: kind, allowingOneClass: true)
+            (rows, targets, classes, dropped) = try TableDataset.targets(raw, column: t, kind: kind, allowingOneClass: true, allowingNone: piece)
         }
         if droppingRows {
             let kept = try encoder.positionsKept(rows, table: raw)

@@ -15,21 +15,37 @@ public enum CSVReader {
         return data
     }
 
+    /// About how much of a file a streamed read holds at a time.
+    public static let chunkBytes = 8 << 20
+
     /// Reads `spec` a chunk at a time (about `chunkBytes` each, cut at record boundaries)
     /// and hands each chunk's rows to `body`: memory stays bounded however large the file.
     /// Categorical targets need their classes given, since no chunk sees them all.
-    public static func stream(_ spec: SourceSpec, kind: TargetKind, chunkBytes: Int = 8 << 20, _ body: (Dataset) throws -> Void) throws {
-        guard FileManager.default.fileExists(atPath: spec.path), let handle = FileHandle(forReadingAtPath: spec.path) else {
-            throw DataError(file: spec.path, "no such file (or not readable); check the path")
+    public static func stream(_ spec: SourceSpec, kind: TargetKind, chunkBytes: Int = chunkBytes, _ body: (Dataset) throws -> Void) throws {
+        let parser = Parser(spec: spec, kind: kind)
+        var total = 0
+        try pieces(of: spec.path, chunkBytes: chunkBytes) { buffer, byteCount, lineOffset, last in
+            let chunk = try parser.parse(buffer, byteCount: byteCount, lineOffset: lineOffset, last: last)
+            total += chunk.rows
+            if chunk.rows > 0 { try body(chunk) }
+        }
+        guard total > 0 else { throw parser.noRows() }
+    }
+
+    /// Reads the file at `path` about `chunkBytes` at a time and hands `body` each piece cut
+    /// after its last newline outside quotes (so never inside a record), NUL-terminated at
+    /// `byteCount`, with the number of file lines before it; `last` is true on the final piece.
+    static func pieces(of path: String, chunkBytes: Int,
+                       _ body: (_ buffer: UnsafeBufferPointer<UInt8>, _ byteCount: Int, _ lineOffset: Int, _ last: Bool) throws -> Void) throws {
+        guard FileManager.default.fileExists(atPath: path), let handle = FileHandle(forReadingAtPath: path) else {
+            throw DataError(file: path, "no such file (or not readable); check the path")
         }
         defer { try? handle.close() }
-        let parser = Parser(spec: spec, kind: kind)
-        var carry: [UInt8] = [], lineOffset = 0, total = 0, finished = false
+        var carry: [UInt8] = [], lineOffset = 0, finished = false
         while !finished {
             let more = try handle.read(upToCount: chunkBytes) ?? Data()
             finished = more.isEmpty
             var buffer = carry + more
-            // The chunk ends at the last newline outside quotes; the rest waits for the next read.
             var cut = buffer.count
             if !finished {
                 var quotes = 0, lastBoundary = -1
@@ -43,12 +59,9 @@ public enum CSVReader {
             buffer.removeSubrange(cut...)
             let lines = buffer.reduce(0) { $0 + ($1 == UInt8(ascii: "\n") ? 1 : 0) }
             buffer.append(0)
-            let chunk = try buffer.withUnsafeBufferPointer { try parser.parse($0, byteCount: cut, lineOffset: lineOffset, last: finished) }
+            try buffer.withUnsafeBufferPointer { try body($0, cut, lineOffset, finished) }
             lineOffset += lines
-            total += chunk.rows
-            if chunk.rows > 0 { try body(chunk) }
         }
-        guard total > 0 else { throw parser.noRows() }
     }
 
     /// The column names in a CSV file's header and the number of columns of its first

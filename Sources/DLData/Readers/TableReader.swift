@@ -45,85 +45,124 @@ public struct RawTable: Sendable {
     public static func read(_ spec: SourceSpec, missingValues: [String]) throws -> RawTable {
         let started = Date()
         let bytes = try CSVReader.readWhole(spec.path)
-        var table = try bytes.withUnsafeBufferPointer { buffer in
-            try read(buffer, count: bytes.count - 1, spec: spec, missingValues: Set(missingValues))
+        var parser = Parser(spec: spec, missingValues: Set(missingValues))
+        let read = try bytes.withUnsafeBufferPointer { buffer in
+            try parser.parse(buffer, count: bytes.count - 1, lineOffset: 0, last: true)
         }
+        guard var table = read else { throw parser.noRows() }
         table.readSeconds = Date().timeIntervalSince(started)
         return table
     }
 
-    static func read(_ bytes: UnsafeBufferPointer<UInt8>, count: Int, spec: SourceSpec, missingValues: Set<String>) throws -> RawTable {
-        let path = spec.path
-        var lexer = Lexer(bytes: bytes, count: count, delimiter: spec.delimiter)
-        guard let first = lexer.nextRecord() else { throw DataError(file: path, "the file is empty; expected a header row and data rows") }
-        var header: [String]
-        var pending: Lexer.Record? = nil
-        if spec.header {
-            header = try first.fields.map { try lexer.text(of: $0, path: path, line: first.line).trimmingCharacters(in: .whitespaces) }
-            if let blank = header.firstIndex(of: "") { header[blank] = "column_\(blank)" }
-        } else {
-            header = (0..<first.fields.count).map { "x\($0)" }
-            pending = first
+    /// Reads `spec`'s file a piece at a time (about `chunkBytes`, cut between records) and
+    /// hands each piece's rows to `body` as a table of its own: the file's columns, file line
+    /// numbers, levels numbered within the piece. Memory stays at a piece however large the
+    /// file is; what a column is (numeric, category, date) is for the caller to know already.
+    public static func stream(_ spec: SourceSpec, missingValues: [String], chunkBytes: Int = CSVReader.chunkBytes,
+                              _ body: (RawTable) throws -> Void) throws {
+        var parser = Parser(spec: spec, missingValues: Set(missingValues))
+        var rows = 0
+        try CSVReader.pieces(of: spec.path, chunkBytes: chunkBytes) { buffer, count, lineOffset, last in
+            guard let table = try parser.parse(buffer, count: count, lineOffset: lineOffset, last: last) else { return }
+            rows += table.rows
+            try body(table)
         }
-        if let repeated = header.enumerated().first(where: { k, name in header[..<k].contains(name) }) {
-            throw DataError(file: path, line: first.line, "the header names \"\(repeated.element)\" twice (columns \(header.firstIndex(of: repeated.element)! + 1) and \(repeated.offset + 1)); column names must be unique")
+        guard rows > 0 else { throw parser.noRows() }
+    }
+
+    /// Parses the pieces of one file in order, keeping the header the first one established.
+    struct Parser {
+        let spec: SourceSpec
+        let missingValues: Set<String>
+        var header: [String]? = nil
+
+        func noRows() -> DataError {
+            DataError(file: spec.path, "no data rows; expected at least one row after \(spec.header ? "the header" : "the start")")
         }
-        let width = header.count
-        var columns = header.map { RawColumn(name: $0, numbers: [], codes: [], levels: [], levelCounts: []) }
-        var dictionaries = [[String: Int32]](repeating: [:], count: width)
-        let reserve = count / Swift.max(8 * width, 1)
-        for k in 0..<width {
-            columns[k].numbers.reserveCapacity(reserve)
-            columns[k].codes.reserveCapacity(reserve)
-        }
-        var lines: [Int] = []
-        lines.reserveCapacity(reserve)
-        while let record = pending ?? lexer.nextRecord() {
-            pending = nil
-            guard record.fields.count == width else {
-                throw DataError(file: path, line: record.line, "expected \(width) fields (as in \(spec.header ? "the header" : "the first row")), found \(record.fields.count); check for a missing or extra delimiter")
+
+        /// The rows of the piece `bytes` (nil when it has none) whose first byte is after
+        /// `lineOffset` lines of the file.
+        mutating func parse(_ bytes: UnsafeBufferPointer<UInt8>, count: Int, lineOffset: Int, last: Bool) throws -> RawTable? {
+            let path = spec.path
+            var lexer = Lexer(bytes: bytes, count: count, delimiter: spec.delimiter)
+            lexer.line = lineOffset
+            var pending: Lexer.Record? = nil
+            if header == nil {
+                guard let first = lexer.nextRecord() else {
+                    if last { throw DataError(file: path, "the file is empty; expected a header row and data rows") }
+                    return nil
+                }
+                var names: [String]
+                if spec.header {
+                    names = try first.fields.map { try lexer.text(of: $0, path: path, line: first.line).trimmingCharacters(in: .whitespaces) }
+                    if let blank = names.firstIndex(of: "") { names[blank] = "column_\(blank)" }
+                } else {
+                    names = (0..<first.fields.count).map { "x\($0)" }
+                    pending = first
+                }
+                if let repeated = names.enumerated().first(where: { k, name in names[..<k].contains(name) }) {
+                    throw DataError(file: path, line: first.line, "the header names \"\(repeated.element)\" twice (columns \(names.firstIndex(of: repeated.element)! + 1) and \(repeated.offset + 1)); column names must be unique")
+                }
+                header = names
             }
-            for (k, field) in record.fields.enumerated() {
-                // A finite number; else missing (blank, a token, inf or nan); else a level.
-                if let value = lexer.number(field) {
-                    if value.isFinite {
-                        columns[k].numbers.append(value)
-                        columns[k].numericCells += 1
-                        columns[k].codes.append(RawColumn.numberCode)
+            let header = self.header!
+            let width = header.count
+            var columns = header.map { RawColumn(name: $0, numbers: [], codes: [], levels: [], levelCounts: []) }
+            var dictionaries = [[String: Int32]](repeating: [:], count: width)
+            let reserve = count / Swift.max(8 * width, 1)
+            for k in 0..<width {
+                columns[k].numbers.reserveCapacity(reserve)
+                columns[k].codes.reserveCapacity(reserve)
+            }
+            var lines: [Int] = []
+            lines.reserveCapacity(reserve)
+            while let record = pending ?? lexer.nextRecord() {
+                pending = nil
+                guard record.fields.count == width else {
+                    throw DataError(file: path, line: record.line, "expected \(width) fields (as in \(spec.header ? "the header" : "the first row")), found \(record.fields.count); check for a missing or extra delimiter")
+                }
+                for (k, field) in record.fields.enumerated() {
+                    // A finite number; else missing (blank, a token, inf or nan); else a level.
+                    if let value = lexer.number(field) {
+                        if value.isFinite {
+                            columns[k].numbers.append(value)
+                            columns[k].numericCells += 1
+                            columns[k].codes.append(RawColumn.numberCode)
+                            continue
+                        }
+                        columns[k].numbers.append(.nan)
+                        columns[k].codes.append(RawColumn.missingCode)
+                        columns[k].missingCells += 1
+                        if columns[k].firstMissing == nil { columns[k].firstMissing = (record.line, field.column) }
                         continue
                     }
                     columns[k].numbers.append(.nan)
-                    columns[k].codes.append(RawColumn.missingCode)
-                    columns[k].missingCells += 1
-                    if columns[k].firstMissing == nil { columns[k].firstMissing = (record.line, field.column) }
-                    continue
+                    let text = try lexer.trimmedText(of: field, path: path, line: record.line)
+                    if text.isEmpty || missingValues.contains(text) {
+                        columns[k].codes.append(RawColumn.missingCode)
+                        columns[k].missingCells += 1
+                        if columns[k].firstMissing == nil { columns[k].firstMissing = (record.line, field.column) }
+                        continue
+                    }
+                    let code: Int32
+                    if let known = dictionaries[k][text] {
+                        code = known
+                        columns[k].levelCounts[Int(code)] += 1
+                    } else {
+                        code = Int32(columns[k].levels.count)
+                        dictionaries[k][text] = code
+                        columns[k].levels.append(text)
+                        columns[k].levelCounts.append(1)
+                    }
+                    columns[k].codes.append(code)
+                    columns[k].textCells += 1
+                    if columns[k].firstText == nil { columns[k].firstText = (record.line, field.column, text) }
                 }
-                columns[k].numbers.append(.nan)
-                let text = try lexer.trimmedText(of: field, path: path, line: record.line)
-                if text.isEmpty || missingValues.contains(text) {
-                    columns[k].codes.append(RawColumn.missingCode)
-                    columns[k].missingCells += 1
-                    if columns[k].firstMissing == nil { columns[k].firstMissing = (record.line, field.column) }
-                    continue
-                }
-                let code: Int32
-                if let known = dictionaries[k][text] {
-                    code = known
-                    columns[k].levelCounts[Int(code)] += 1
-                } else {
-                    code = Int32(columns[k].levels.count)
-                    dictionaries[k][text] = code
-                    columns[k].levels.append(text)
-                    columns[k].levelCounts.append(1)
-                }
-                columns[k].codes.append(code)
-                columns[k].textCells += 1
-                if columns[k].firstText == nil { columns[k].firstText = (record.line, field.column, text) }
+                lines.append(record.line)
             }
-            lines.append(record.line)
+            guard !lines.isEmpty else { return nil }
+            return RawTable(path: path, columns: columns, lines: lines)
         }
-        guard !lines.isEmpty else { throw DataError(file: path, "no data rows; expected at least one row after \(spec.header ? "the header" : "the start")") }
-        return RawTable(path: path, columns: columns, lines: lines)
     }
 
     /// Codes the number cells of column `k` as text too (a column read as numbers that is a

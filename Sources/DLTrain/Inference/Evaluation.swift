@@ -28,6 +28,13 @@ public enum Evaluation {
             return lines
         }
 
+        /// Adds what one read (of a whole file or of a piece of it) found.
+        mutating func add(_ read: TableFile.Read) {
+            unseen.merge(read.report.unseen, uniquingKeysWith: +)
+            ignoredColumns = read.extraColumns
+            rowsWithoutTarget += read.droppedWithoutTarget
+        }
+
         var json: [(String, JSON)] {
             [("unseen_levels", .object(unseen.sorted(by: { $0.key < $1.key }).map { ($0.key, JSON.number(Double($0.value))) })),
              ("ignored_columns", .array(ignoredColumns.map(JSON.string))), ("rows_without_target", .number(Double(rowsWithoutTarget)))]
@@ -35,7 +42,7 @@ public enum Evaluation {
     }
 
     @discardableResult
-    static func batches(_ predictor: Predictor, path: String, split: String?, withTarget: Bool,
+    static func batches(_ predictor: Predictor, path: String, split: String?, withTarget: Bool, chunkBytes: Int = CSVReader.chunkBytes,
                         _ body: (UnsafePointer<Float>, UnsafePointer<Float>, Int) throws -> Void) throws -> InputNotes {
         var spec = predictor.source(for: path, withTarget: withTarget)
         let capacity = predictor.batchCapacity
@@ -44,34 +51,53 @@ public enum Evaluation {
                 throw DataError(file: path, "has \(columns) feature columns but the model was trained on \(predictor.inputColumns) (\(predictor.featureNames.prefix(6).joined(separator: ", "))\(predictor.inputColumns > 6 ? ", ..." : "")); use data with the training data's columns")
             }
         }
+        // Rows go into batches of `capacity` in file order across the pieces a file is read
+        // in, so each row meets the same batch (and the same bits) however the file is cut.
+        var x: [Float] = [], y: [Float] = [], filled = 0
         func feed(_ data: Dataset, rows: [Int]?) throws {
             try check(data.columns)
-            let order = rows ?? Array(0..<data.rows)
-            var x = [Float](repeating: 0, count: capacity * data.columns), y = [Float](repeating: 0, count: capacity * Swift.max(data.targetWidth, 1))
-            var start = 0
-            while start < order.count {
-                let n = Swift.min(capacity, order.count - start)
-                for i in 0..<n {
-                    let row = order[start + i]
-                    for c in 0..<data.columns { x[i * data.columns + c] = data.features[row * data.columns + c] }
-                    for k in 0..<data.targetWidth { y[i * data.targetWidth + k] = data.targets[row * data.targetWidth + k] }
-                }
-                try body(x, y, n)
-                start += n
+            let targetWidth = data.targetWidth
+            if x.isEmpty {
+                x = [Float](repeating: 0, count: capacity * data.columns)
+                y = [Float](repeating: 0, count: capacity * Swift.max(targetWidth, 1))
+            }
+            for row in rows ?? Array(0..<data.rows) {
+                for c in 0..<data.columns { x[filled * data.columns + c] = data.features[row * data.columns + c] }
+                for k in 0..<targetWidth { y[filled * targetWidth + k] = data.targets[row * targetWidth + k] }
+                filled += 1
+                if filled == capacity { try flush() }
             }
         }
+        func flush() throws {
+            if filled > 0 { try body(x, y, filled) }
+            filled = 0
+        }
         if let table = predictor.members[0].checkpoint.table, spec.format == .csv {
-            // A table: read whole (its levels are mapped once per file), encoded as in training.
-            let read = try TableFile.read(spec, encoder: table, kind: predictor.targetKind, requireTarget: withTarget, droppingRows: split != nil,
-                                          trainedTarget: predictor.members[0].checkpoint.targetNames.first)
-            var rows: [Int]? = nil
-            if let split { rows = try splitPart(split, of: read.dataset, predictor: predictor, path: path) }
-            try feed(read.dataset, rows: rows)
-            return InputNotes(unseen: read.report.unseen, ignoredColumns: read.extraColumns, rowsWithoutTarget: read.droppedWithoutTarget)
+            let trainedTarget = predictor.members[0].checkpoint.targetNames.first
+            guard let split else {
+                // A table a piece at a time, each encoded as in training: memory stays at a piece.
+                var notes = InputNotes()
+                try TableFile.stream(spec, encoder: table, kind: predictor.targetKind, requireTarget: withTarget, trainedTarget: trainedTarget,
+                                     chunkBytes: chunkBytes) { read in
+                    notes.add(read)
+                    try feed(read.dataset, rows: nil)
+                }
+                try flush()
+                return notes
+            }
+            // A split of the training file: read whole, since fit cut its rows from the whole file.
+            let read = try TableFile.read(spec, encoder: table, kind: predictor.targetKind, requireTarget: withTarget, droppingRows: true,
+                                          trainedTarget: trainedTarget)
+            try feed(read.dataset, rows: try splitPart(split, of: read.dataset, predictor: predictor, path: path))
+            try flush()
+            var notes = InputNotes()
+            notes.add(read)
+            return notes
         }
         if let split {
             let all = try DataReader.read(spec, kind: predictor.targetKind)
             try feed(all, rows: try splitPart(split, of: all, predictor: predictor, path: path))
+            try flush()
             return InputNotes()
         }
 
@@ -103,7 +129,8 @@ public enum Evaluation {
         }
         // A target column in a prediction file is read (as the task's kind, any labels) and ignored.
         let ignoredTarget: TargetKind = predictor.task == .regression ? .numeric : .categorical(classes: nil)
-        try CSVReader.stream(spec, kind: withTarget ? predictor.targetKind : ignoredTarget) { chunk in try feed(chunk, rows: nil) }
+        try CSVReader.stream(spec, kind: withTarget ? predictor.targetKind : ignoredTarget, chunkBytes: chunkBytes) { chunk in try feed(chunk, rows: nil) }
+        try flush()
         return InputNotes()
     }
 
@@ -150,7 +177,7 @@ public enum Evaluation {
     /// Metrics of `checkpoints` (averaged as an ensemble when several) on `path`, at the
     /// checkpoint's decision threshold or `threshold`; with `plots`, the curves drawn there.
     public static func evaluate(checkpoints: [String], path: String, split: String?, topK: Int?, threshold: Double? = nil,
-                                plots: String? = nil) throws -> (json: JSON, text: String) {
+                                plots: String? = nil, chunkBytes: Int = CSVReader.chunkBytes) throws -> (json: JSON, text: String) {
         let predictor = try Predictor(paths: checkpoints)
         try predictor.override(threshold: threshold)
         var out = [Float](repeating: 0, count: predictor.batchCapacity * predictor.outputWidth)
@@ -161,7 +188,7 @@ public enum Evaluation {
                 throw DataError(file: path, "--top-k \(k) is outside 1...\(predictor.classNames.count) (the number of classes)")
             }
             var metrics = ClassificationMetrics(classes: predictor.classNames, topK: topK, threshold: predictor.threshold)
-            let notes = try batches(predictor, path: path, split: split, withTarget: true) { x, y, n in
+            let notes = try batches(predictor, path: path, split: split, withTarget: true, chunkBytes: chunkBytes) { x, y, n in
                 predictor.predict(x, rows: n, into: &out)
                 metrics.add(probabilities: out, labels: y, rows: n)
             }
@@ -176,7 +203,7 @@ public enum Evaluation {
         if plots != nil { throw DataError(file: path, "--plots draws ROC, precision-recall, calibration and confusion plots of a classifier; this model is a regression") }
         var metrics = RegressionMetrics(width: predictor.targetWidth)
         var lossSum = 0.0
-        let notes = try batches(predictor, path: path, split: split, withTarget: true) { x, y, n in
+        let notes = try batches(predictor, path: path, split: split, withTarget: true, chunkBytes: chunkBytes) { x, y, n in
             predictor.predict(x, rows: n, into: &out, spread: &spread)
             metrics.add(predictions: out, predictionStride: predictor.targetWidth, targets: y, rows: n)
             lossSum += regressionLoss(predictor, predictions: out, spread: spread, targets: y, rows: n)
@@ -210,7 +237,8 @@ public enum Evaluation {
     }
 
     /// Writes one prediction row per input row of `path` to `output`; returns the rows written.
-    public static func predict(checkpoints: [String], path: String, output: String, threshold: Double? = nil) throws -> (rows: Int, notes: [String]) {
+    public static func predict(checkpoints: [String], path: String, output: String, threshold: Double? = nil,
+                               chunkBytes: Int = CSVReader.chunkBytes) throws -> (rows: Int, notes: [String]) {
         let predictor = try Predictor(paths: checkpoints)
         try predictor.override(threshold: threshold)
         let handle = try createFileForWriting(output, what: "predictions file")
@@ -227,7 +255,7 @@ public enum Evaluation {
         var out = [Float](repeating: 0, count: predictor.batchCapacity * predictor.outputWidth)
         var spread = [Float](repeating: 0, count: predictor.batchCapacity * predictor.targetWidth)
         var written = 0
-        let notes = try batches(predictor, path: path, split: nil, withTarget: false) { x, _, n in
+        let notes = try batches(predictor, path: path, split: nil, withTarget: false, chunkBytes: chunkBytes) { x, _, n in
             predictor.predict(x, rows: n, into: &out, spread: &spread)
             var text = ""
             let width = predictor.outputWidth

@@ -10,8 +10,8 @@ import Foundation
 /// parts) and number with its missing indicator each move as one column.
 ///
 /// Rows are explained in chunks of up to ``chunkRows``, each column shuffled within a chunk:
-/// a numeric CSV or HDF5 file is streamed and never held whole (a raw table is read whole
-/// first, as `eval` reads it). The (repeat, column) passes run on
+/// a numeric CSV, a raw table or an HDF5 file is streamed as `eval` reads it and never held
+/// whole. The (repeat, column) passes run on
 /// two threads, each with its own predictor and single-threaded products; every pass draws
 /// from a generator seeded by (seed, repeat, column, chunk), so the result does not depend on
 /// which thread ran it.
