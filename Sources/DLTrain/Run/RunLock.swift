@@ -25,7 +25,7 @@ public final class RunLock {
             flock(fd, LOCK_UN)
             return nil
         }
-        return .some(readOwner(fd))
+        return .some(awaitOwner(fd))
     }
 
     /// Locks `directory` (creating it), or returns nil with the owner's pid when another
@@ -44,7 +44,7 @@ public final class RunLock {
         }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             let reason = errno
-            let owner = readOwner(fd)
+            let owner = reason == EWOULDBLOCK ? awaitOwner(fd) : nil
             close(fd)
             guard reason == EWOULDBLOCK else {
                 throw DataError(file: path, "cannot lock the run directory (\(String(cString: strerror(reason)))); a file system without locks? choose another directory with --out")
@@ -59,6 +59,17 @@ public final class RunLock {
         let pid = "\(getpid())\n"
         _ = ftruncate(descriptor, 0)
         _ = pwrite(descriptor, pid, pid.utf8.count, 0)
+    }
+
+    /// The owner's pid, waiting up to about 100 ms for it: a process that has just taken the
+    /// lock writes its pid a moment later (after checking the directory), and a second fit
+    /// started at the same instant reads the file in between.
+    private static func awaitOwner(_ fd: Int32) -> Int32? {
+        for _ in 0..<50 {
+            if let pid = readOwner(fd) { return pid }
+            usleep(2_000)
+        }
+        return nil
     }
 
     private static func readOwner(_ fd: Int32) -> Int32? {
