@@ -205,8 +205,13 @@ public final class HDF5File {
         let shape = try self.shape(of: name)
         let count = try checkedCount(name, shape, bytesPerElement: MemoryLayout<T>.size)
         try checkStorage(name, count: count)
-        var values = [T](repeating: 0, count: count)
-        try values.withUnsafeMutableBufferPointer { try readRows(name, start: 0, count: shape.first ?? 1, into: $0.baseAddress!) }
+        // Not zeroed first: the read writes every element, and zeroing a data set of hundreds
+        // of MiB was a pass of its own (in the vetting child and again in dltrain).
+        let values = try [T](unsafeUninitializedCapacity: count) { buffer, initialized in
+            guard let start = buffer.baseAddress, count > 0 else { return }
+            try readRows(name, start: 0, count: shape.first ?? 1, into: start)
+            initialized = count
+        }
         return (shape, values)
     }
 
