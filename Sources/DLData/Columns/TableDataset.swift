@@ -59,6 +59,8 @@ public enum TableFile {
         public var extraColumns: [String]
         /// Rows left out because their target was missing.
         public var droppedWithoutTarget: Int
+        /// The file's target column, when it has one.
+        public var targetColumn: String?
     }
 
     /// Reads `spec` and encodes it; its target column (when `spec` names one and the file has
@@ -87,9 +89,7 @@ public enum TableFile {
             let read = try encode(raw, spec: spec, encoder: encoder, kind: kind, requireTarget: requireTarget, droppingRows: false,
                                   trainedTarget: trainedTarget, piece: true)
             rows += read.dataset.rows
-            if let t = spec.target.first, let k = try? CSVReader.resolve(t, header: raw.names, columns: raw.columns.count, path: spec.path) {
-                target = raw.names[k]
-            }
+            target = read.targetColumn
             try body(read)
         }
         if rows == 0, let target { throw TableDataset.emptyTarget(target, path: spec.path) }
@@ -123,6 +123,7 @@ public enum TableFile {
         }
         let (dataset, report) = try TableDataset.dataset(raw, rows: rows, targets: targets, classes: classes,
                                                          targetName: targetIndex.map { raw.names[$0] } ?? "", encoder: encoder)
-        return Read(dataset: dataset, report: report, extraColumns: extra, droppedWithoutTarget: dropped)
+        return Read(dataset: dataset, report: report, extraColumns: extra, droppedWithoutTarget: dropped,
+                    targetColumn: targetIndex.map { raw.names[$0] })
     }
 }
