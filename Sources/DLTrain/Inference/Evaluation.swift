@@ -285,12 +285,19 @@ public enum Evaluation {
     /// Appends `x` with nine significant digits (`%.9g`: a float32 round-trips exactly). C's
     /// formatting straight into the bytes: Foundation's `String(format:)` took two thirds of
     /// `predict`'s time on a large file.
-    static func append(_ x: Float, to text: inout [UInt8]) {
+    static func append(_ x: Float, to text: inout [UInt8], using strfromd: StringFromDouble? = strfromd) {
         withUnsafeTemporaryAllocation(of: CChar.self, capacity: 32) { buffer in
-            let count = withVaList([Double(x)]) { vsnprintf(buffer.baseAddress!, 32, "%.9g", $0) }
+            let count = if let strfromd { strfromd(buffer.baseAddress, 32, "%.9g", Double(x)) }
+                else { withVaList([Double(x)]) { vsnprintf(buffer.baseAddress!, 32, "%.9g", $0) } }
             buffer.withMemoryRebound(to: UInt8.self) { text.append(contentsOf: $0.prefix(Int(count))) }
         }
     }
+
+    /// glibc's `strfromd` (2.25 and later), which Swift's Glibc module does not declare: one
+    /// number without `vsnprintf`'s variadic arguments, whose boxing and casts cost as much
+    /// as the formatting. nil where the C library lacks it.
+    static let strfromd: StringFromDouble? = dlsym(nil, "strfromd").map { unsafeBitCast($0, to: StringFromDouble.self) }
+    typealias StringFromDouble = @convention(c) (UnsafeMutablePointer<CChar>?, Int, UnsafePointer<CChar>?, Double) -> Int32
 
     static func csvField(_ s: String) -> String {
         s.contains(",") || s.contains("\"") || s.contains("\n") ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
